@@ -1,0 +1,195 @@
+import {
+  AbortedError,
+  BadResponseError,
+  ConfigurationError,
+  CredentialsRejectedError,
+  NetworkError,
+  RateLimitedError,
+  RefreshRejectedError,
+  ServerError,
+  TimeoutError,
+  type AuthOperation,
+} from './errors.js';
+import { redact, secretsIn } from './redact.js';
+
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** One auth call made by a strategy through the session's transport. */
+export interface AuthRequest {
+  /** Which step this is: decides how 4xx answers are classified (see {@link classifyStatus}). */
+  operation: AuthOperation;
+  url: string | URL;
+  method?: string;
+  /** Sent as JSON with `Content-Type: application/json`. Every string in it is treated as a secret. */
+  json?: unknown;
+  /** Sent as `application/x-www-form-urlencoded`. Every value is treated as a secret. */
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Overrides the default classification for specific statuses. */
+  statusMap?: Partial<Record<number, StatusOutcome>>;
+  /** Per-call timeout; default is the session's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+export type StatusOutcome = 'ok' | 'credentials' | 'refresh' | 'configuration' | 'server' | 'rate-limited';
+
+export interface AuthResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON body, or `undefined` for an empty body. */
+  body: T;
+}
+
+/** The HTTP helper a strategy receives in its context. */
+export type AuthHttp = <T = unknown>(request: AuthRequest) => Promise<AuthResponse<T>>;
+
+/**
+ * Default classification of an auth endpoint's status: 401/403 on login are rejected credentials,
+ * 400/401/403 on refresh a dead refresh token (the session logs in again), other 4xx a configuration
+ * problem (wrong URL, unknown store), 429 rate limited, 5xx a server failure.
+ */
+export function classifyStatus(operation: AuthOperation, status: number): StatusOutcome {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status === 429) return 'rate-limited';
+  if (status >= 500) return 'server';
+  if (operation === 'refresh' && (status === 400 || status === 401 || status === 403)) return 'refresh';
+  if (status === 401 || status === 403) return 'credentials';
+  return 'configuration';
+}
+
+/** Parses `Retry-After` (delta-seconds or an HTTP date) into ms from `now`. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface HttpDeps {
+  fetch: FetchLike;
+  timeoutMs: number;
+  strategy: string;
+  signal?: AbortSignal | undefined;
+  now(): number;
+}
+
+/** Builds the `AuthHttp` a strategy uses: timeouts, abort, typed errors, secrets kept out of messages. */
+export function createAuthHttp(deps: HttpDeps): AuthHttp {
+  return async function authHttp<T>(req: AuthRequest): Promise<AuthResponse<T>> {
+    const { operation } = req;
+    const base = { operation, strategy: deps.strategy };
+    const secrets: string[] = [];
+    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === 'authorization' || k.toLowerCase().includes('token')) secrets.push(v, v.replace(/^\S+\s+/, ''));
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      body = JSON.stringify(req.json);
+      headers['content-type'] = 'application/json';
+      secretsIn(req.json, secrets);
+    } else if (req.form) {
+      body = new URLSearchParams(req.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      secretsIn(req.form, secrets);
+    }
+    const url = String(req.url);
+    const where = describeUrl(url);
+    const timeoutMs = req.timeoutMs ?? deps.timeoutMs;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    if (deps.signal?.aborted) throw new AbortedError(`${operation} aborted before it was sent`, base);
+    deps.signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    try {
+      let res: Response;
+      try {
+        res = await deps.fetch(url, { method: req.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal: controller.signal, redirect: 'manual' });
+      } catch (cause) {
+        if (timedOut) throw new TimeoutError(`${operation} at ${where} got no answer within ${timeoutMs} ms`, { ...base, timeoutMs, cause });
+        if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, cause });
+        throw new NetworkError(`${operation} at ${where} failed: ${redact(errorText(cause), secrets)}`, { ...base, cause: sanitizeCause(cause) });
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (cause) {
+        if (timedOut) throw new TimeoutError(`${operation} at ${where} timed out while reading the answer`, { ...base, timeoutMs, status: res.status });
+        if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, status: res.status });
+        throw new NetworkError(`${operation} at ${where}: the connection failed while reading the answer`, { ...base, status: res.status, cause: sanitizeCause(cause) });
+      }
+      const outcome = req.statusMap?.[res.status] ?? classifyStatus(operation, res.status);
+      const detail = () => serverDetail(text, res.headers.get('content-type'), secrets);
+      const withStatus = { ...base, status: res.status };
+      switch (outcome) {
+        case 'ok':
+          break;
+        case 'credentials':
+          throw new CredentialsRejectedError(`${where} rejected the credentials (HTTP ${res.status}${detail()})`, withStatus);
+        case 'refresh':
+          throw new RefreshRejectedError(`${where} rejected the refresh token (HTTP ${res.status}${detail()})`, withStatus);
+        case 'rate-limited': {
+          const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.now());
+          throw new RateLimitedError(`${where} is rate limiting ${operation} (HTTP ${res.status}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`, { ...withStatus, retryAfterMs });
+        }
+        case 'server':
+          throw new ServerError(`${where} failed (HTTP ${res.status}${detail()})`, withStatus);
+        case 'configuration':
+          throw new ConfigurationError(`${where} answered ${operation} with HTTP ${res.status}${detail()}; check the base URL and options`, withStatus);
+      }
+      if (text.trim() === '') return { status: res.status, headers: res.headers, body: undefined as T };
+      try {
+        return { status: res.status, headers: res.headers, body: JSON.parse(text) as T };
+      } catch {
+        const kind = /^\s*</.test(text) ? 'an HTML page' : 'malformed JSON';
+        throw new BadResponseError(`${where} answered ${operation} with ${kind} instead of JSON (HTTP ${res.status})`, withStatus);
+      }
+    } finally {
+      clearTimeout(timer);
+      deps.signal?.removeEventListener('abort', onAbort);
+    }
+  };
+}
+
+/** Origin and path only: query strings may carry secrets (`?auth_token=`). */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return 'the auth endpoint';
+  }
+}
+
+function errorText(cause: unknown): string {
+  if (cause instanceof Error) {
+    const inner = (cause as { cause?: { code?: string; message?: string } }).cause;
+    return inner?.code ?? inner?.message ?? cause.message;
+  }
+  return String(cause);
+}
+
+/** Keeps the error's type and code for debugging but drops anything that could hold request data. */
+function sanitizeCause(cause: unknown): unknown {
+  if (!(cause instanceof Error)) return undefined;
+  const inner = (cause as { cause?: { code?: string } }).cause;
+  const e = new Error(cause.message.slice(0, 200));
+  e.name = cause.name;
+  if (inner?.code) (e as Error & { code?: string }).code = inner.code;
+  return e;
+}
+
+/** A short, redacted hint from the server's error body: JSON `message`/`details`, never HTML. */
+function serverDetail(text: string, contentType: string | null, secrets: string[]): string {
+  if (!text || /^\s*</.test(text) || (contentType && contentType.includes('html'))) return '';
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; details?: unknown; error?: unknown };
+    const parts = [parsed.message, parsed.error, Array.isArray(parsed.details) ? parsed.details.join('; ') : undefined].filter((p): p is string => typeof p === 'string' && p.length > 0);
+    return parts.length ? `: ${redact(parts.join(': ').slice(0, 200), secrets)}` : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,34 @@
+export { createAuthSession } from './session.js';
+export type { AuthSession, AuthSessionOptions, GetTokenOptions } from './session.js';
+export { defineStrategy, bearer, defaultIsTokenRejected } from './strategy.js';
+export type { Strategy, StrategyContext, RateLimitSpec, ResponseInfo } from './strategy.js';
+export { readJwtTimes, completeTokenSet, renewAt } from './token-set.js';
+export type { TokenSet, JwtTimes, RefreshAheadOptions } from './token-set.js';
+export { memoryTokenStore } from './token-store.js';
+export type { TokenStore, StoredTokens } from './token-store.js';
+export { createAuthHttp, classifyStatus, parseRetryAfter } from './http.js';
+export type { AuthHttp, AuthRequest, AuthResponse, FetchLike, StatusOutcome } from './http.js';
+export { slidingWindowLimiter, sharedLimiter } from './rate-limit.js';
+export type { AuthLimiter, AuthLimiterFactory } from './rate-limit.js';
+export { retryDelay } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export { OriginPolicy, originOf } from './origins.js';
+export { silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export type { AuthEvents, AuthEventName, AuthEventHandler } from './events.js';
+export { redact } from './redact.js';
+export {
+  AuthError,
+  CredentialsRejectedError,
+  RefreshRejectedError,
+  RateLimitedError,
+  NetworkError,
+  TimeoutError,
+  ServerError,
+  BadResponseError,
+  AbortedError,
+  ConfigurationError,
+  TokenRejectedError,
+  isAuthError,
+} from './errors.js';
+export type { AuthErrorCode, AuthErrorOptions, AuthOperation } from './errors.js';

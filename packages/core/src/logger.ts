@@ -1,0 +1,12 @@
+/** A pluggable logger; `console` fits. Fields never carry tokens or secrets. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+const noop = () => {};
+
+/** The default: says nothing. Pass `console` or your own logger to see the engine's decisions. */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -1,0 +1,49 @@
+/**
+ * Decides which URLs may carry a token: only those whose origin (scheme, host and port) is one the
+ * strategy's tokens were issued for, and never the strategy's own auth endpoints (a refresh call must
+ * not carry the access token, and a 401 there is not a reason to refresh).
+ */
+export class OriginPolicy {
+  readonly #origins: Set<string>;
+  readonly #authEndpoints: { origin: string; path: string }[];
+
+  constructor(origins: readonly string[], authEndpoints: readonly string[]) {
+    this.#origins = new Set(origins.map(originOf).filter((o): o is string => o !== undefined));
+    this.#authEndpoints = authEndpoints
+      .map((u) => parse(u))
+      .filter((u): u is URL => u !== undefined)
+      .map((u) => ({ origin: u.origin, path: u.pathname }));
+  }
+
+  mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean {
+    const u = parse(url);
+    if (!u) return false;
+    if (!this.#origins.has(u.origin) && !(extraOrigins && extraOrigins.some((o) => originOf(o) === u.origin))) return false;
+    return !this.#matchesAuthEndpoint(u);
+  }
+
+  isAuthEndpoint(url: string | URL): boolean {
+    const u = parse(url);
+    return u !== undefined && this.#matchesAuthEndpoint(u);
+  }
+
+  #matchesAuthEndpoint(u: URL): boolean {
+    for (const e of this.#authEndpoints) if (e.origin === u.origin && (u.pathname === e.path || u.pathname.startsWith(e.path.endsWith('/') ? e.path : `${e.path}/`))) return true;
+    return false;
+  }
+}
+
+/** `https://Example.com:443/x` → `https://example.com`; `undefined` for what is not an absolute URL. */
+export function originOf(url: string | URL): string | undefined {
+  const u = parse(url);
+  return u && u.origin !== 'null' ? u.origin : undefined;
+}
+
+function parse(url: string | URL): URL | undefined {
+  if (url instanceof URL) return url;
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}

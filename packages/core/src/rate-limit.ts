@@ -1,0 +1,78 @@
+import Bottleneck from 'bottleneck/light.js';
+import type { RateLimitSpec } from './strategy.js';
+
+/** Paces a strategy's auth calls. The default is Bottleneck in this process; `@auth/redis-store` shares one across a fleet. */
+export interface AuthLimiter {
+  /** Runs `call` when the budget allows. */
+  schedule<T>(call: () => Promise<T>): Promise<T>;
+  /** Holds every call back for `ms` (the server answered 429). */
+  pause(ms: number): void;
+}
+
+export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
+
+/**
+ * A sliding-window limit on Bottleneck: the reservoir holds `max` permits; a permit is returned one
+ * full window after its call *finished*. The server sees each call somewhere between its start and
+ * its end, so no window of `windowMs`, however aligned, can ever hold more than `max` calls, whatever
+ * the server's own windowing. (A fixed refresh interval would allow up to 2×max across a boundary.)
+ */
+export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
+  if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
+  const bottleneck = new Bottleneck({ reservoir: Math.floor(spec.max), maxConcurrent: null, id: spec.key });
+  let pausedUntil = 0;
+  // Permit-return timers keep the process alive only while some call is waiting for a permit, so a
+  // script can exit right after its last auth call instead of a window later.
+  const pending = new Set<ReturnType<typeof setTimeout>>();
+  let waiting = 0;
+  const setRef = (ref: boolean) => {
+    for (const t of pending) (t as { ref?: () => void; unref?: () => void })[ref ? 'ref' : 'unref']?.();
+  };
+  return {
+    schedule(call) {
+      waiting += 1;
+      setRef(true);
+      return bottleneck.schedule(async () => {
+        waiting -= 1;
+        if (waiting === 0) setRef(false);
+        for (let wait = pausedUntil - Date.now(); wait > 0; wait = pausedUntil - Date.now()) await delay(wait);
+        try {
+          return await call();
+        } finally {
+          const t = setTimeout(() => {
+            pending.delete(t);
+            void bottleneck.incrementReservoir(1);
+          }, spec.windowMs);
+          pending.add(t);
+          if (waiting === 0) unref(t);
+        }
+      });
+    },
+    pause(ms) {
+      pausedUntil = Math.max(pausedUntil, Date.now() + ms);
+    },
+  };
+}
+
+// One budget per key, shared by every session of this process that declares it.
+const shared = new Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }>();
+
+/** The default factory: one {@link slidingWindowLimiter} per `spec.key` in this process. */
+export const sharedLimiter: AuthLimiterFactory = (spec) => {
+  const found = shared.get(spec.key);
+  if (found && found.spec.max === spec.max && found.spec.windowMs === spec.windowMs) return found.limiter;
+  // Same key, different numbers: the later declaration wins for new sessions; older sessions keep theirs.
+  const limiter = slidingWindowLimiter(spec);
+  shared.set(spec.key, { spec: { ...spec }, limiter });
+  return limiter;
+};
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Node keeps a process alive for pending timers; a pacing timer must not. */
+export function unref<T>(timer: T): T {
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}

@@ -1,0 +1,31 @@
+import type { AuthError } from './errors.js';
+
+export interface RetryOptions {
+  /** Extra attempts after a transient failure (network, timeout, 5xx, 429). Default 3. */
+  retries?: number;
+  /** First back-off; doubles each attempt, with jitter. Default 250 ms. */
+  baseDelayMs?: number;
+  /** Longest back-off between attempts. Default 10 s. */
+  maxDelayMs?: number;
+  /** Longest `Retry-After` the engine waits out; a longer one rejects with `RATE_LIMITED`. Default 120 s. */
+  maxRetryAfterMs?: number;
+  /** Wait after a 429 without `Retry-After`. Default: the strategy's rate-limit window, else 60 s. */
+  rateLimitedFallbackMs?: number;
+}
+
+/**
+ * How long to wait before attempt `attempt + 1`, or `undefined` when the error is final: not
+ * transient, attempts used up, or the server asks for a longer pause than allowed.
+ */
+export function retryDelay(error: AuthError, attempt: number, opts: RetryOptions, random: () => number = Math.random): number | undefined {
+  const retries = opts.retries ?? 3;
+  if (!error.transient || attempt > retries) return undefined;
+  if (error.code === 'RATE_LIMITED') {
+    const ms = (error as AuthError & { retryAfterMs?: number }).retryAfterMs ?? opts.rateLimitedFallbackMs ?? 60_000;
+    return ms <= (opts.maxRetryAfterMs ?? 120_000) ? ms : undefined;
+  }
+  const base = opts.baseDelayMs ?? 250;
+  const capped = Math.min(opts.maxDelayMs ?? 10_000, base * 2 ** (attempt - 1));
+  // "Equal jitter": between half and all of the exponential step, so a fleet does not retry in lockstep.
+  return Math.round(capped / 2 + (random() * capped) / 2);
+}

@@ -1,0 +1,402 @@
+import { AbortedError, AuthError, BadResponseError, ConfigurationError, type AuthOperation } from './errors.js';
+import { Emitter, type AuthEventHandler, type AuthEventName } from './events.js';
+import { createAuthHttp, type FetchLike } from './http.js';
+import { silentLogger, type Logger } from './logger.js';
+import { sharedLimiter, type AuthLimiter, type AuthLimiterFactory } from './rate-limit.js';
+import { retryDelay, type RetryOptions } from './retry.js';
+import { bearer, defaultIsTokenRejected, type RateLimitSpec, type ResponseInfo, type Strategy, type StrategyContext } from './strategy.js';
+import { completeTokenSet, renewAt, type RefreshAheadOptions, type TokenSet } from './token-set.js';
+import { memoryTokenStore, type StoredTokens, type TokenStore } from './token-store.js';
+import { OriginPolicy } from './origins.js';
+
+export interface AuthSessionOptions {
+  /** Where tokens live. Default: in memory, per session. */
+  store?: TokenStore;
+  /** Key of this session's tokens in the store. Default: the strategy's `storeKey`, else its name. */
+  storeKey?: string;
+  /** Transport for the strategy's auth calls. Default: the global `fetch`. */
+  fetch?: FetchLike;
+  /** Clock in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** When to renew ahead of expiry. */
+  refreshAhead?: RefreshAheadOptions;
+  /** Retries of transient auth failures. */
+  retry?: RetryOptions;
+  /** Timeout of each auth call. Default 15 s. */
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Replaces the strategy's declared rate limit, or `false` to send auth calls unpaced. */
+  rateLimit?: RateLimitSpec | false;
+  /** Builds the limiter for a rate limit. Default: one Bottleneck sliding window per key in this process. */
+  limiter?: AuthLimiterFactory;
+  /** Tokens to start from (e.g. exported by an earlier process); used when the store has none. */
+  initialTokens?: TokenSet;
+  /** Event handlers, the same as calling `session.on()`. */
+  on?: { [K in AuthEventName]?: AuthEventHandler<K> };
+}
+
+export interface GetTokenOptions {
+  /** Rejects this caller (only) with `ABORTED`; a shared renewal goes on for the others. */
+  signal?: AbortSignal;
+}
+
+/** The object adapters use: hands out valid tokens and renews them, one renewal at a time. */
+export interface AuthSession {
+  readonly strategy: Strategy;
+  /** A valid token set: the cached one, or the result of the one login/refresh in flight. */
+  getToken(opts?: GetTokenOptions): Promise<TokenSet>;
+  /**
+   * Report that the server rejected `accessToken`. Returns a newer token set: the current one if the
+   * rejected token was already replaced, otherwise the result of one (shared) refresh or login.
+   */
+  tokenRejected(accessToken: string, opts?: GetTokenOptions): Promise<TokenSet>;
+  /** A new login now (single-flight with any renewal in progress). */
+  login(opts?: GetTokenOptions): Promise<TokenSet>;
+  /** A refresh now (falls back to login when the refresh token is dead). */
+  refresh(opts?: GetTokenOptions): Promise<TokenSet>;
+  /** Revokes on the server where the strategy can, then forgets the tokens here and in the store. */
+  logout(): Promise<void>;
+  /** The current tokens, to persist elsewhere and pass back with `importTokens` or `initialTokens`. */
+  exportTokens(): Promise<TokenSet | undefined>;
+  /** Adopts tokens obtained elsewhere (another process, a previous run). */
+  importTokens(tokens: TokenSet): Promise<void>;
+  /** Headers presenting `tokens` on a request, as the strategy says. */
+  authorize(tokens: TokenSet): Record<string, string>;
+  /** Whether a response means the token was rejected (refresh and replay), as the strategy says. */
+  isTokenRejected(response: ResponseInfo): boolean;
+  /** Whether a request to `url` may carry this session's token (its origin is the strategy's and it is not an auth endpoint). */
+  mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean;
+  /** Whether `url` is one of the strategy's own auth endpoints. */
+  isAuthEndpoint(url: string | URL): boolean;
+  on<K extends AuthEventName>(name: K, handler: AuthEventHandler<K>): () => void;
+  /** Stops in-flight auth calls and refuses new ones. */
+  close(): void;
+}
+
+/**
+ * Creates the session every adapter uses.
+ *
+ * @example
+ * import { createAuthSession } from '@auth/core';
+ * import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
+ * const session = createAuthSession(openLoyaltyAdmin({ baseUrl, username, password }));
+ * const { accessToken } = await session.getToken();
+ */
+export function createAuthSession(strategy: Strategy, options: AuthSessionOptions = {}): AuthSession {
+  return new Session(strategy, options);
+}
+
+class Session implements AuthSession {
+  readonly strategy: Strategy;
+  readonly #store: TokenStore;
+  readonly #key: string;
+  readonly #now: () => number;
+  readonly #fetch: FetchLike;
+  readonly #logger: Logger;
+  readonly #emitter = new Emitter();
+  readonly #limiter: AuthLimiter | undefined;
+  readonly #rateLimit: RateLimitSpec | undefined;
+  readonly #opts: AuthSessionOptions;
+  readonly #closer = new AbortController();
+  readonly #origins: OriginPolicy;
+
+  #tokens: TokenSet | undefined;
+  #generation = 0;
+  /** Generation last reported rejected: never handed out again. */
+  #rejectedGeneration = -1;
+  #renewAt = Number.NEGATIVE_INFINITY;
+  /** Resolved promise of the current tokens: the fast path returns it without allocating. */
+  #cached: Promise<TokenSet> | undefined;
+  #flight: Promise<TokenSet> | undefined;
+  #loaded: Promise<void> | undefined;
+  /** After a failed refresh-ahead, the next attempt waits until this time (the token is still valid). */
+  #backgroundRetryAt = 0;
+
+  constructor(strategy: Strategy, options: AuthSessionOptions) {
+    if (!strategy || typeof strategy.login !== 'function' || typeof strategy.name !== 'string') throw new ConfigurationError('createAuthSession needs a strategy with a name and a login() method');
+    if (!Array.isArray(strategy.origins)) throw new ConfigurationError(`strategy ${strategy.name} must list the origins its tokens belong to`);
+    this.strategy = strategy;
+    this.#opts = options;
+    this.#store = options.store ?? memoryTokenStore();
+    this.#key = options.storeKey ?? strategy.storeKey ?? strategy.name;
+    this.#now = options.now ?? Date.now;
+    const f = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
+    if (!f) throw new ConfigurationError('no fetch available: pass options.fetch');
+    this.#fetch = options.fetch ? f : (input, init) => globalThis.fetch(input, init);
+    this.#logger = options.logger ?? silentLogger;
+    this.#rateLimit = options.rateLimit === false ? undefined : (options.rateLimit ?? strategy.rateLimit);
+    this.#limiter = this.#rateLimit ? (options.limiter ?? sharedLimiter)(this.#rateLimit) : undefined;
+    this.#origins = new OriginPolicy(strategy.origins, strategy.authEndpoints ?? []);
+    for (const [name, handler] of Object.entries(options.on ?? {})) if (handler) this.#emitter.on(name as AuthEventName, handler as AuthEventHandler<AuthEventName>);
+    if (options.initialTokens) this.#adopt({ tokens: completeTokenSet(options.initialTokens, this.#now()), generation: 0 }, undefined);
+  }
+
+  getToken(opts?: GetTokenOptions): Promise<TokenSet> {
+    // Hot path: a valid cached token costs one clock read and a comparison.
+    if (this.#cached !== undefined && this.#now() < this.#renewAt) return this.#cached;
+    return this.#getTokenSlow(opts);
+  }
+
+  async #getTokenSlow(opts?: GetTokenOptions): Promise<TokenSet> {
+    throwIfAborted(opts?.signal);
+    await this.#load();
+    const tokens = this.#tokens;
+    const now = this.#now();
+    if (tokens && this.#generation > this.#rejectedGeneration) {
+      if (now < this.#renewAt) return tokens;
+      // Due for renewal but still valid: renew in the background and keep serving this token.
+      if (tokens.expiresAt !== undefined && now < tokens.expiresAt) {
+        if (!this.#flight && now >= this.#backgroundRetryAt) {
+          this.#renew('auto').catch(() => {
+            this.#backgroundRetryAt = this.#now() + Math.min(30_000, Math.max(1_000, (tokens.expiresAt! - this.#now()) / 4));
+          });
+        }
+        return tokens;
+      }
+    }
+    return this.#join(this.#renew('auto'), opts?.signal);
+  }
+
+  async tokenRejected(accessToken: string, opts?: GetTokenOptions): Promise<TokenSet> {
+    throwIfAborted(opts?.signal);
+    await this.#load();
+    const current = this.#tokens;
+    const stale = current !== undefined && current.accessToken !== accessToken;
+    this.#emitter.emit('rejected', { strategy: this.strategy.name, generation: this.#generation, stale });
+    if (this.#flight) return this.#join(this.#flight, opts?.signal);
+    if (stale && this.#generation > this.#rejectedGeneration) return current;
+    this.#invalidate();
+    return this.#join(this.#renew('refresh'), opts?.signal);
+  }
+
+  login(opts?: GetTokenOptions): Promise<TokenSet> {
+    return this.#join(this.#renew('login'), opts?.signal);
+  }
+
+  refresh(opts?: GetTokenOptions): Promise<TokenSet> {
+    return this.#join(this.#renew('refresh'), opts?.signal);
+  }
+
+  async logout(): Promise<void> {
+    await this.#load();
+    const tokens = this.#tokens;
+    const revoke = this.strategy.revoke;
+    this.#invalidate();
+    try {
+      if (tokens && revoke) await this.#attempt('revoke', (ctx) => revoke.call(this.strategy, tokens, ctx));
+    } finally {
+      this.#tokens = undefined;
+      this.#cached = undefined;
+      this.#generation += 1;
+      await this.#store.delete(this.#key);
+      this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason: 'logout', expiresAt: undefined });
+      this.#emitter.emit('logout', { strategy: this.strategy.name });
+    }
+  }
+
+  async exportTokens(): Promise<TokenSet | undefined> {
+    await this.#load();
+    return this.#tokens && { ...this.#tokens };
+  }
+
+  async importTokens(tokens: TokenSet): Promise<void> {
+    if (!tokens || typeof tokens.accessToken !== 'string' || tokens.accessToken === '') throw new ConfigurationError('importTokens needs a token set with an accessToken');
+    await this.#load();
+    await this.#commit(completeTokenSet(tokens, this.#now()), 'import', undefined);
+  }
+
+  authorize(tokens: TokenSet): Record<string, string> {
+    return this.strategy.authorize ? this.strategy.authorize(tokens) : bearer(tokens);
+  }
+
+  isTokenRejected(response: ResponseInfo): boolean {
+    return this.strategy.isTokenRejected ? this.strategy.isTokenRejected(response) : defaultIsTokenRejected(response);
+  }
+
+  mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean {
+    return this.#origins.mayAuthorize(url, extraOrigins);
+  }
+
+  isAuthEndpoint(url: string | URL): boolean {
+    return this.#origins.isAuthEndpoint(url);
+  }
+
+  on<K extends AuthEventName>(name: K, handler: AuthEventHandler<K>): () => void {
+    return this.#emitter.on(name, handler);
+  }
+
+  close(): void {
+    this.#closer.abort();
+  }
+
+  // ---- internals ----
+
+  #load(): Promise<void> {
+    return (this.#loaded ??= this.#store.get(this.#key).then(
+      (stored) => {
+        if (stored && stored.generation >= this.#generation && stored.tokens?.accessToken) this.#adopt(stored, 'store');
+        else if (this.#tokens && !stored) void this.#store.set(this.#key, { tokens: this.#tokens, generation: this.#generation }).catch(() => {});
+      },
+      (error: unknown) => {
+        this.#loaded = undefined;
+        throw error;
+      },
+    ));
+  }
+
+  #invalidate(): void {
+    this.#rejectedGeneration = this.#generation;
+    this.#cached = undefined;
+    this.#renewAt = Number.NEGATIVE_INFINITY;
+  }
+
+  #adopt(stored: StoredTokens, reason: 'store' | 'import' | undefined): void {
+    this.#tokens = stored.tokens;
+    this.#generation = stored.generation;
+    this.#renewAt = renewAt(stored.tokens, this.#opts.refreshAhead);
+    this.#cached = Promise.resolve(stored.tokens);
+    this.#backgroundRetryAt = 0;
+    if (reason) this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason, expiresAt: stored.tokens.expiresAt });
+  }
+
+  /** Starts a renewal unless one is in flight: the single-flight point of the session. */
+  #renew(kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
+    if (this.#flight) return this.#flight;
+    const flight = this.#runRenewal(kind).finally(() => {
+      if (this.#flight === flight) this.#flight = undefined;
+    });
+    // Callers may all have given up (aborted); the flight's failure must not become unhandled.
+    flight.catch(() => {});
+    this.#flight = flight;
+    return flight;
+  }
+
+  async #runRenewal(kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
+    await this.#load();
+    const renew = async (latest: StoredTokens | undefined): Promise<TokenSet> => {
+      // Another holder of the store (a process of the fleet) may have renewed while we waited.
+      if (latest && latest.generation > this.#generation && latest.tokens?.accessToken) {
+        this.#adopt(latest, 'store');
+        if (kind !== 'login' && this.#now() < this.#renewAt) return latest.tokens;
+      }
+      const current = this.#tokens;
+      const refresh = this.strategy.refresh;
+      if (kind !== 'login' && current?.refreshToken && refresh && !(current.refreshExpiresAt !== undefined && this.#now() >= current.refreshExpiresAt)) {
+        try {
+          const started = this.#now();
+          const next = await this.#attempt('refresh', (ctx) => refresh.call(this.strategy, current, ctx));
+          const merged: TokenSet = next.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
+          return await this.#commit(completeTokenSet(merged, this.#now()), 'refresh', started);
+        } catch (error) {
+          if (!(error instanceof AuthError && error.code === 'REFRESH_REJECTED')) throw error;
+          this.#logger.info('refresh token rejected; logging in again', { strategy: this.strategy.name, status: error.status });
+        }
+      }
+      const started = this.#now();
+      const fresh = await this.#attempt('login', (ctx) => this.strategy.login(ctx));
+      return this.#commit(completeTokenSet(fresh, this.#now()), 'login', started);
+    };
+    return this.#store.coordinate ? this.#store.coordinate(this.#key, renew, { signal: this.#closer.signal }) : renew(undefined);
+  }
+
+  /** Stores new tokens (before anyone uses them: a rotated refresh token must not be lost), then serves them. */
+  async #commit(tokens: TokenSet, reason: 'login' | 'refresh' | 'import', started: number | undefined): Promise<TokenSet> {
+    if (typeof tokens.accessToken !== 'string' || tokens.accessToken === '') {
+      throw new BadResponseError(`${this.strategy.name}: ${reason} returned no access token`, { operation: reason === 'import' ? 'login' : reason, strategy: this.strategy.name });
+    }
+    const generation = this.#generation + 1;
+    try {
+      await this.#store.set(this.#key, { tokens, generation });
+    } catch (error) {
+      // Losing the new tokens would be worse than not persisting them: keep serving them here.
+      this.#logger.error('token store write failed; tokens kept in memory only', { strategy: this.strategy.name, error: describe(error) });
+    }
+    this.#adopt({ tokens, generation }, undefined);
+    const name = this.strategy.name;
+    this.#emitter.emit('tokens', { strategy: name, generation, reason, expiresAt: tokens.expiresAt });
+    if (reason !== 'import') {
+      const event = { strategy: name, durationMs: this.#now() - (started ?? this.#now()), generation, expiresAt: tokens.expiresAt };
+      this.#emitter.emit(reason, event);
+      this.#logger.debug(`${reason} succeeded`, event);
+    }
+    return tokens;
+  }
+
+  /** One auth step with pacing, bounded retries of transient failures and typed errors. */
+  async #attempt<T>(operation: AuthOperation, call: (ctx: StrategyContext) => Promise<T>): Promise<T> {
+    const ctx: StrategyContext = {
+      http: createAuthHttp({ fetch: this.#fetch, timeoutMs: this.#opts.timeoutMs ?? 15_000, strategy: this.strategy.name, signal: this.#closer.signal, now: this.#now }),
+      now: this.#now,
+      logger: this.#logger,
+      signal: this.#closer.signal,
+    };
+    const retry: RetryOptions = { rateLimitedFallbackMs: this.#rateLimit?.windowMs, ...this.#opts.retry };
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.#closer.signal.aborted) throw new AbortedError('the session was closed', { operation, strategy: this.strategy.name });
+      try {
+        return await (this.#limiter ? this.#limiter.schedule(() => call(ctx)) : call(ctx));
+      } catch (raw) {
+        const error = toAuthError(raw, operation, this.strategy.name);
+        const wait = retryDelay(error, attempt, retry);
+        if (error.code === 'RATE_LIMITED') {
+          const pause = (error as AuthError & { retryAfterMs?: number }).retryAfterMs ?? retry.rateLimitedFallbackMs ?? 60_000;
+          this.#limiter?.pause(pause);
+          this.#emitter.emit('rate-limited', { strategy: this.strategy.name, operation, retryAfterMs: pause });
+        }
+        this.#emitter.emit('failure', { strategy: this.strategy.name, operation, error, attempt, willRetry: wait !== undefined });
+        this.#logger.warn(`${operation} failed${wait !== undefined ? `; retrying in ${wait} ms` : ''}`, { strategy: this.strategy.name, code: error.code, status: error.status, attempt });
+        if (wait === undefined) throw error;
+        await sleep(wait, this.#closer.signal);
+      }
+    }
+  }
+
+  /** Waits for a shared promise, letting this caller alone give up when its signal fires. */
+  #join(promise: Promise<TokenSet>, signal: AbortSignal | undefined): Promise<TokenSet> {
+    if (!signal) return promise;
+    if (signal.aborted) return Promise.reject(new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name }));
+    return new Promise<TokenSet>((resolve, reject) => {
+      const onAbort = () => reject(new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name }));
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError('aborted before a token was requested');
+}
+
+function toAuthError(raw: unknown, operation: AuthOperation, strategy: string): AuthError {
+  if (raw instanceof AuthError) return raw;
+  // A strategy that threw something untyped (a bug, or an unexpected body shape it did not check).
+  return new BadResponseError(`${strategy}: ${operation} failed unexpectedly (${raw instanceof Error ? raw.name : typeof raw})`, { operation, strategy, cause: raw });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new AbortedError('the session was closed'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortedError('the session was closed'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,5 @@
+export { listen, readBody, sendJson, sendHtml, bearerToken } from './server-kit.js';
+export type { RunningServer, Handler } from './server-kit.js';
+export { FaultPlan } from './faults.js';
+export type { Fault, FaultRule } from './faults.js';
+export { CallWindow } from './window.js';
