@@ -3,3 +3,5 @@ export type { RunningServer, Handler } from './server-kit.js';
 export { FaultPlan } from './faults.js';
 export type { Fault, FaultRule } from './faults.js';
 export { CallWindow } from './window.js';
+export * from './openloyalty/index.js';
+export * from './datarhei/index.js';

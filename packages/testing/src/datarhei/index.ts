@@ -1,0 +1,2 @@
+// createDatarheiServer lives here (issue 4).
+export {};

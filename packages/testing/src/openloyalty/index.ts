@@ -1,0 +1,2 @@
+// createOpenLoyaltyServer lives here (issue 3).
+export {};
