@@ -277,7 +277,10 @@ class Session implements AuthSession {
       // Another holder of the store (a process of the fleet) may have renewed while we waited.
       if (latest && latest.generation > this.#generation && latest.tokens?.accessToken) {
         this.#adopt(latest, 'store');
-        if (kind !== 'login' && this.#now() < this.#renewAt) return latest.tokens;
+        if (kind !== 'login' && this.#now() < this.#renewAt) {
+          this.#flight = undefined;
+          return latest.tokens;
+        }
       }
       const current = this.#tokens;
       const refresh = this.strategy.refresh;
@@ -312,6 +315,9 @@ class Session implements AuthSession {
       this.#logger.error('token store write failed; tokens kept in memory only', { strategy: this.strategy.name, error: describe(error) });
     }
     this.#adopt({ tokens, generation }, undefined);
+    // The renewal is over the moment its tokens are served: a rejection reported from here on is
+    // about these tokens and must start a new renewal, not join the finished one.
+    if (reason !== 'import') this.#flight = undefined;
     const name = this.strategy.name;
     this.#emitter.emit('tokens', { strategy: name, generation, reason, expiresAt: tokens.expiresAt });
     if (reason !== 'import') {
