@@ -1,2 +1,3 @@
-// createDatarheiServer lives here (issue 4).
-export {};
+export { createDatarheiServer } from './server.js';
+export type { DatarheiServer, DatarheiServerOptions, DatarheiCounters, DatarheiEndpoint } from './server.js';
+export type { DatarheiAuth0Tenant } from './auth0.js';
