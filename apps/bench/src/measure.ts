@@ -1,0 +1,55 @@
+/**
+ * Side-by-side timing: the candidates run in alternating rounds in the same process, so machine
+ * noise hits all of them alike, and what is reported are per-round medians and their ratio.
+ */
+export interface Candidate {
+  name: string;
+  /** Runs `n` operations. */
+  run(n: number): Promise<void>;
+}
+
+export interface Measured {
+  name: string;
+  /** Median ns per operation over the rounds. */
+  nsPerOp: number;
+  opsPerSec: number;
+  /** 99th percentile of per-round ns/op (with many rounds: the noisy tail). */
+  p99NsPerOp: number;
+}
+
+export async function sideBySide(candidates: Candidate[], opts: { opsPerRound: number; rounds: number; warmupRounds?: number }): Promise<Measured[]> {
+  const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
+  for (let r = 0; r < (opts.warmupRounds ?? 3); r += 1) for (const c of candidates) await c.run(opts.opsPerRound);
+  for (let r = 0; r < opts.rounds; r += 1) {
+    // Rotate the order every round so no candidate always runs first (after a GC, say).
+    const order = candidates.map((_, i) => candidates[(i + r) % candidates.length]!);
+    for (const c of order) {
+      const t0 = process.hrtime.bigint();
+      await c.run(opts.opsPerRound);
+      samples.get(c.name)!.push(Number(process.hrtime.bigint() - t0) / opts.opsPerRound);
+    }
+  }
+  return candidates.map((c) => {
+    const s = samples.get(c.name)!.sort((a, b) => a - b);
+    const median = quantile(s, 0.5);
+    return { name: c.name, nsPerOp: median, opsPerSec: 1e9 / median, p99NsPerOp: quantile(s, 0.99) };
+  });
+}
+
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const fmt = (v: string | number) => (typeof v === 'number' ? formatNumber(v) : v);
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`)].join('\n');
+}
+
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
