@@ -1,2 +1,11 @@
-// createOpenLoyaltyServer lives here (issue 3).
-export {};
+export { createOpenLoyaltyServer } from './server.js';
+export type {
+  OpenLoyaltyServer,
+  OpenLoyaltyServerOptions,
+  OpenLoyaltyUser,
+  OpenLoyaltyApiKey,
+  OpenLoyaltyEndpoint,
+  OpenLoyaltyCounters,
+  OpenLoyaltyRequestRecord,
+  OpenLoyaltyEcho,
+} from './server.js';
