@@ -1,1 +1,2 @@
-export {};
+export { datarheiPassword } from './strategy.js';
+export type { DatarheiPasswordOptions } from './strategy.js';
