@@ -1,1 +1,2 @@
-export {};
+export { openLoyaltyApiKey } from './api-key.js';
+export type { OpenLoyaltyApiKeyOptions } from './api-key.js';

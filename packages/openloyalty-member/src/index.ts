@@ -1,1 +1,2 @@
-export {};
+export { openLoyaltyMember } from './member.js';
+export type { OpenLoyaltyMemberOptions } from './member.js';

@@ -1,0 +1,69 @@
+import { ConfigurationError, type Strategy, type StrategyContext } from '@auth/core';
+import { openLoyaltyJwt, type OpenLoyaltyRateLimitOptions } from '@auth/openloyalty-admin';
+
+/** Options of {@link openLoyaltyMember}. */
+export interface OpenLoyaltyMemberOptions {
+  /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io` (a path prefix is kept). */
+  baseUrl: string | URL;
+  /** The tenant's store code (OpenLoyalty's tooling defaults to `default`). Passed verbatim, URL-encoded. */
+  storeCode: string;
+  /** The member's login (usually an email). */
+  username: string;
+  /** The member's password. Sent only to the login endpoint; never placed in errors, logs or events. */
+  password: string;
+  /** The auth-call budget declared to the core. Default: 20 per 60 000 ms per store, account and base URL. */
+  rateLimit?: OpenLoyaltyRateLimitOptions;
+  /** Key of the token set in a shared store. Default: per store, account and base URL. */
+  storeKey?: string;
+}
+
+const DEPRECATION =
+  'OpenLoyalty member tokens (/api/{storeCode}/member/login_check) are deprecated upstream and will be discontinued; consider API keys (@auth/openloyalty-api-key).';
+let deprecationReported = false;
+
+function reportDeprecation(ctx: StrategyContext): void {
+  if (deprecationReported) return;
+  deprecationReported = true;
+  const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { type: string; code: string }) => void } }).process;
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(DEPRECATION, { type: 'DeprecationWarning', code: 'AUTH_OPENLOYALTY_MEMBER_TOKEN' });
+  else ctx.logger.warn(DEPRECATION, { strategy: 'openloyalty-member' });
+}
+
+/**
+ * Strategy for OpenLoyalty's member JWT (deprecated upstream, still served):
+ * `POST /api/{storeCode}/member/login_check` and rotating refresh tokens via
+ * `POST /api/{storeCode}/token/refresh`, logout via `GET /api/token/revoke`. The store code is
+ * URL-encoded into the path. The deprecation is reported once per process (a Node
+ * `DeprecationWarning`, or the session's logger where there is no `process`), at the first login.
+ * Only some OpenLoyalty endpoints accept a member token; the others answer 403, which is not a reason
+ * to refresh.
+ *
+ * @example
+ * import { createAuthSession } from '@auth/core';
+ * import { openLoyaltyMember } from '@auth/openloyalty-member';
+ *
+ * const session = createAuthSession(
+ *   openLoyaltyMember({ baseUrl: 'https://tenant.openloyalty.io', storeCode: 'default', username: 'member@example.com', password: process.env.OL_MEMBER_PASSWORD! }),
+ * );
+ * const { accessToken } = await session.getToken();
+ */
+export function openLoyaltyMember(options: OpenLoyaltyMemberOptions): Strategy {
+  const storeCode = options?.storeCode;
+  if (typeof storeCode !== 'string' || storeCode === '') throw new ConfigurationError('openloyalty-member: storeCode must be a non-empty string', { strategy: 'openloyalty-member' });
+  // "." and ".." would be resolved away by URL normalisation (even percent-encoded), escaping the store.
+  if (storeCode === '.' || storeCode === '..') throw new ConfigurationError('openloyalty-member: storeCode cannot be "." or ".."', { strategy: 'openloyalty-member' });
+  const store = encodeURIComponent(storeCode);
+  return openLoyaltyJwt({
+    name: 'openloyalty-member',
+    baseUrl: options.baseUrl,
+    username: options.username,
+    password: options.password,
+    loginPath: `/api/${store}/member/login_check`,
+    refreshPath: `/api/${store}/token/refresh`,
+    revokePath: '/api/token/revoke',
+    account: `${store}:${options.username}`,
+    rateLimit: options.rateLimit,
+    storeKey: options.storeKey,
+    beforeLogin: reportDeprecation,
+  });
+}
