@@ -1,0 +1,253 @@
+import type { AxiosError, AxiosInstance, AxiosRequestConfig, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { AbortedError, isAuthError, type AuthSession, type ResponseInfo, type TokenSet } from '@auth/core';
+import { acquire, toLimiter, type LimiterOption } from './limiter.js';
+import { rateLimitWait, sleep, toRetryPolicy, type RateLimitRetryOptions } from './rate-limit-retry.js';
+import { redactHeaders, redactRequest, withContext } from './redact.js';
+import { requestUrl } from './request-url.js';
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /** `true`: `@auth/axios-adapter` leaves this request alone (no token, no refresh, no replay). */
+    skipAuth?: boolean;
+  }
+}
+
+/** Options of {@link attachAuth}. */
+export interface AttachAuthOptions {
+  /**
+   * Origins that may carry the token besides the strategy's own (`https://host:port`). Requests to
+   * any other origin are sent without it.
+   */
+  origins?: readonly string[];
+  /** Requests for which this returns `true` are left alone, like `skipAuth: true`. */
+  skip?: (config: AxiosRequestConfig) => boolean;
+  /**
+   * Schedules the authorized requests through Bottleneck: a `Bottleneck` instance (shared with other
+   * code if you like) or the settings of a new one, e.g. `{ maxConcurrent: 10, minTime: 50 }`.
+   * A request holds its slot until its answer arrives.
+   */
+  limiter?: LimiterOption;
+  /**
+   * Retries an API answer of 429 after its `Retry-After` (bounded; see {@link RateLimitRetryOptions}).
+   * On by default; `false` hands every 429 to the caller.
+   */
+  retryRateLimited?: RateLimitRetryOptions | false;
+}
+
+const STATE = '__authAdapterState';
+
+/** What the adapter remembers of one request. The token is in a private field: never printed or serialized. */
+class RequestState {
+  #token: string;
+  names: readonly string[];
+  replayed = false;
+  rateLimitRetries = 0;
+  /** Tokens the next send must carry (set before a replay). */
+  next: TokenSet | undefined;
+  release: (() => void) | undefined;
+  constructor(token: string, names: readonly string[]) {
+    this.#token = token;
+    this.names = names;
+  }
+  get token(): string {
+    return this.#token;
+  }
+  set token(value: string) {
+    this.#token = value;
+  }
+  toJSON(): Record<string, unknown> {
+    return { replayed: this.replayed, rateLimitRetries: this.rateLimitRetries };
+  }
+}
+
+type Config = InternalAxiosRequestConfig & { [STATE]?: RequestState | undefined };
+
+/**
+ * Attaches `session` to an axios instance: requests to the strategy's origins carry its token, a
+ * rejected token is reported (exactly the one that request carried) and the request is replayed
+ * once with the new token. Requests to other origins, to the strategy's auth endpoints and those
+ * marked `skipAuth: true` are never touched. Returns a function that detaches it.
+ *
+ * Errors keep axios' shape (an `AxiosError` for HTTP answers) with the auth header redacted from
+ * `config.headers` and `request`; a failed login or refresh rejects with the core's `AuthError`
+ * (`code`, e.g. `CREDENTIALS_REJECTED`) carrying the request's `config`. A request aborted while it
+ * waits for a token, the limiter or a `Retry-After` rejects at once with an `AbortedError`
+ * (`code: 'ABORTED'`, and `axios.isCancel(error)` is true).
+ *
+ * @example
+ * import axios from 'axios';
+ * import { createAuthSession } from '@auth/core';
+ * import { attachAuth } from '@auth/axios-adapter';
+ *
+ * const api = axios.create({ baseURL: 'https://api.example.com' });
+ * const session = createAuthSession(strategy);
+ * const detach = attachAuth(api, session, { limiter: { maxConcurrent: 20 } });
+ * const { data } = await api.get('/api/customers');
+ * detach();
+ */
+export function attachAuth(instance: AxiosInstance, session: AuthSession, options: AttachAuthOptions = {}): () => void {
+  const origins = options.origins;
+  const skip = options.skip;
+  const limiter = toLimiter(options.limiter);
+  const retry429 = toRetryPolicy(options.retryRateLimited);
+
+  // session.authorize() builds a header object; reuse it while the token set is the same.
+  let lastTokens: TokenSet | undefined;
+  let lastHeaders: [string, string][] = [];
+  let lastNames: string[] = [];
+
+  const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config | Promise<Config> => {
+    if (tokens !== lastTokens) {
+      lastHeaders = Object.entries(session.authorize(tokens));
+      lastNames = lastHeaders.map(([name]) => name);
+      lastTokens = tokens;
+    }
+    const headers = config.headers;
+    for (const [name, value] of lastHeaders) headers.set(name, value);
+    if (state) {
+      state.token = tokens.accessToken;
+      state.names = lastNames;
+      state.next = undefined;
+    } else config[STATE] = new RequestState(tokens.accessToken, lastNames);
+    if (!limiter) return config;
+    const s = config[STATE]!;
+    return acquire(limiter, signalOf(config)).then(
+      (release) => {
+        s.release = release;
+        return config;
+      },
+      (error: unknown) => {
+        throw fail(error, config);
+      },
+    );
+  };
+
+  const onRequest = (config: Config): Config | Promise<Config> => {
+    const state = config[STATE];
+    if (state === undefined) {
+      if (config.skipAuth === true) return config;
+      const url = requestUrl(config);
+      if (!url || !session.mayAuthorize(url, origins) || (skip !== undefined && skip(config))) return config;
+    } else if (state.next) return apply(config, state.next, state);
+    const signal = signalOf(config);
+    return session.getToken(signal && { signal }).then(
+      (tokens) => apply(config, tokens, state),
+      (error: unknown) => {
+        throw fail(error, config);
+      },
+    );
+  };
+
+  const onResponse = (response: AxiosResponse): AxiosResponse | Promise<AxiosResponse> => {
+    const config = response.config as Config;
+    const state = config[STATE];
+    if (state === undefined) return response;
+    release(state);
+    // A validateStatus that accepts error statuses: the answer is still checked.
+    if (response.status >= 300) return followUp(config, state, response, response) as Promise<AxiosResponse>;
+    return response;
+  };
+
+  const onError = (error: unknown): Promise<never> | Promise<AxiosResponse> => {
+    const config = (error as AxiosError | undefined)?.config as Config | undefined;
+    const state = config?.[STATE];
+    if (!config || !state || isAuthError(error)) return Promise.reject(error);
+    release(state);
+    return followUp(config, state, (error as AxiosError).response, error);
+  };
+
+  /** Replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
+  const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
+    if (response && replayable(config)) {
+      const info: ResponseInfo = { status: response.status, headers: { get: (name) => headerValue(response.headers, name) } };
+      if (!state.replayed && session.isTokenRejected(info)) {
+        state.replayed = true;
+        const signal = signalOf(config);
+        return session.tokenRejected(state.token, signal && { signal }).then(
+          (tokens) => {
+            state.next = tokens;
+            return instance.request(config);
+          },
+          (error: unknown) => {
+            throw fail(error, config);
+          },
+        );
+      }
+      if (response.status === 429 && retry429 && state.rateLimitRetries < retry429.retries) {
+        const wait = rateLimitWait(retry429, info.headers!.get('retry-after'));
+        if (wait !== undefined) {
+          state.rateLimitRetries += 1;
+          return sleep(wait, signalOf(config)).then(
+            () => instance.request(config),
+            (error: unknown) => {
+              throw fail(error, config);
+            },
+          );
+        }
+      }
+    }
+    settle(config, state, outcome);
+    return outcome === response ? Promise.resolve(response!) : Promise.reject(outcome);
+  };
+
+  const requestId = instance.interceptors.request.use(onRequest);
+  const responseId = instance.interceptors.response.use(onResponse, onError);
+  return () => {
+    instance.interceptors.request.eject(requestId);
+    instance.interceptors.response.eject(responseId);
+  };
+}
+
+function release(state: RequestState): void {
+  const r = state.release;
+  if (r) {
+    state.release = undefined;
+    r();
+  }
+}
+
+/** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
+function settle(config: Config, state: RequestState, outcome: unknown): void {
+  config[STATE] = undefined;
+  if (outcome instanceof Error) {
+    const token = state.token;
+    redactHeaders(config.headers, state.names);
+    const e = outcome as Partial<AxiosError>;
+    redactRequest(e.request, state.names, token);
+    if (e.response) {
+      if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, state.names);
+      if (e.response.request !== e.request) redactRequest(e.response.request, state.names, token);
+    }
+  }
+}
+
+/** The core's error for this request, with its (token-free) config attached as `config`. */
+function fail(error: unknown, config: Config): unknown {
+  const state = config[STATE];
+  if (state) {
+    release(state);
+    settle(config, state, error);
+  }
+  const out = withContext(error, { config });
+  // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
+  if (out instanceof AbortedError) Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
+  return out;
+}
+
+function signalOf(config: AxiosRequestConfig): AbortSignal | undefined {
+  const s = config.signal as AbortSignal | undefined;
+  return s && typeof s.addEventListener === 'function' ? s : undefined;
+}
+
+/** Bodies axios cannot send twice (Node streams, web streams) are not replayed. */
+function replayable(config: AxiosRequestConfig): boolean {
+  const data = config.data as { pipe?: unknown; getReader?: unknown } | null | undefined;
+  return !data || typeof data !== 'object' || (typeof data.pipe !== 'function' && typeof data.getReader !== 'function');
+}
+
+function headerValue(headers: unknown, name: string): string | null {
+  if (!headers || typeof headers !== 'object') return null;
+  const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
+  const v = typeof h.get === 'function' ? h.get(name) : h[name.toLowerCase()];
+  return v === undefined || v === null || v === false ? null : String(v);
+}

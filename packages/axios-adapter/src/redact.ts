@@ -1,0 +1,53 @@
+import { isAuthError } from '@auth/core';
+
+export const REDACTED = '[redacted]';
+
+/** Replaces the values of `names` in an axios headers object (AxiosHeaders or a plain record). */
+export function redactHeaders(headers: unknown, names: readonly string[]): void {
+  if (!headers || typeof headers !== 'object') return;
+  const h = headers as { has?: (n: string) => boolean; set?: (n: string, v: string) => unknown } & Record<string, unknown>;
+  for (const name of names) {
+    if (typeof h.has === 'function' && typeof h.set === 'function') {
+      if (h.has(name)) h.set(name, REDACTED);
+      continue;
+    }
+    const lower = name.toLowerCase();
+    for (const key of Object.keys(h)) if (key.toLowerCase() === lower) h[key] = REDACTED;
+  }
+}
+
+/**
+ * Scrubs the token from what the transport kept of a sent request: Node's `ClientRequest` (its raw
+ * `_header` text and its header map) or a fetch `Request` (axios' fetch adapter).
+ */
+export function redactRequest(request: unknown, names: readonly string[], token: string): void {
+  if (!request || typeof request !== 'object') return;
+  const r = request as Record<string | symbol, unknown>;
+  try {
+    if (typeof r._header === 'string' && token) r._header = r._header.split(token).join(REDACTED);
+    for (const sym of Object.getOwnPropertySymbols(r)) {
+      if (sym.description !== 'kOutHeaders') continue;
+      const map = r[sym] as Record<string, [string, unknown]> | null | undefined;
+      if (!map) continue;
+      for (const name of names) {
+        const entry = map[name.toLowerCase()];
+        if (entry) entry[1] = REDACTED;
+      }
+    }
+    const headers = r.headers as { has?: unknown; set?: unknown } | undefined;
+    if (headers && typeof headers.has === 'function' && typeof headers.set === 'function' && typeof r.url === 'string') redactHeaders(headers, names);
+  } catch {
+    // An exotic transport object that refuses writes: nothing more we can do.
+  }
+}
+
+/**
+ * A copy of the core's error (the same class and `code`) for one request, with `context` attached.
+ * The session hands one error object to every caller that shared a renewal, so it is never mutated.
+ */
+export function withContext(error: unknown, context: Record<string, unknown>): unknown {
+  if (!isAuthError(error)) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(context)) Object.defineProperty(copy, k, { value: v, enumerable: false, writable: true, configurable: true });
+  return copy;
+}
