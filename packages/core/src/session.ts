@@ -330,11 +330,14 @@ class Session implements AuthSession {
 
   /** One auth step with pacing, bounded retries of transient failures and typed errors. */
   async #attempt<T>(operation: AuthOperation, call: (ctx: StrategyContext) => Promise<T>): Promise<T> {
+    const timeoutMs = this.#opts.timeoutMs ?? 15_000;
     const ctx: StrategyContext = {
-      http: createAuthHttp({ fetch: this.#fetch, timeoutMs: this.#opts.timeoutMs ?? 15_000, strategy: this.strategy.name, signal: this.#closer.signal, now: this.#now }),
+      http: createAuthHttp({ fetch: this.#fetch, timeoutMs, strategy: this.strategy.name, signal: this.#closer.signal, now: this.#now }),
       now: this.#now,
       logger: this.#logger,
       signal: this.#closer.signal,
+      fetch: this.#fetch,
+      timeoutMs,
     };
     const retry: RetryOptions = { rateLimitedFallbackMs: this.#rateLimit?.windowMs, ...this.#opts.retry };
     for (let attempt = 1; ; attempt += 1) {

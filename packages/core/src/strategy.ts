@@ -1,4 +1,4 @@
-import type { AuthHttp } from './http.js';
+import type { AuthHttp, FetchLike } from './http.js';
 import type { Logger } from './logger.js';
 import type { TokenSet } from './token-set.js';
 
@@ -11,6 +11,14 @@ export interface StrategyContext {
   logger: Logger;
   /** Fires when the operation is abandoned (session closed). */
   signal: AbortSignal;
+  /**
+   * The session's raw transport, for strategies that drive a third-party HTTP client (openid-client's
+   * `customFetch`). Prefer `http`, which adds timeouts, typed errors and redaction. May be absent in
+   * contexts built by hand: fall back to the global `fetch`.
+   */
+  fetch?: FetchLike;
+  /** The session's timeout of each auth call in ms, to bound a third-party client's calls the same way. */
+  timeoutMs?: number;
 }
 
 /** The part of an HTTP response the engine looks at to decide whether a token was rejected. */
