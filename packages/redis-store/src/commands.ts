@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { ServerError } from '@auth/core';
+import type { Redis } from 'ioredis';
+import { RedisUnavailableError } from './errors.js';
+
+/** A Lua script and its SHA1, run with EVALSHA (EVAL once when Redis does not know it yet, e.g. after a restart). */
+export interface Script {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+export function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+/**
+ * Runs one Redis command with a deadline. ioredis may keep a command in its offline queue until the
+ * connection comes back (forever, with some options); the caller gets a typed error after `timeoutMs`.
+ */
+export async function command<T>(what: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisUnavailableError(`redis-store: Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([run().catch((error: unknown) => Promise.reject(translate(error, what))), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function evalScript<T>(redis: Redis, s: Script, keys: readonly string[], args: readonly (string | number)[], timeoutMs: number, what: string): Promise<T> {
+  return command(what, timeoutMs, async () => {
+    try {
+      return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+    }
+  });
+}
+
+/** Redis's own refusals (ReplyError: WRONGTYPE, OOM…) are server errors; everything else means no answer. */
+function translate(error: unknown, what: string): Error {
+  if (error instanceof RedisUnavailableError) return error;
+  if (error instanceof Error && error.name === 'ReplyError') {
+    // Only the error's first word (its class): a reply never echoes our arguments, but stay safe.
+    const kind = /^[A-Z_]+/.exec(error.message)?.[0] ?? 'ERR';
+    return new ServerError(`redis-store: Redis refused ${what} (${kind})`, { cause: error });
+  }
+  return new RedisUnavailableError(`redis-store: Redis is unreachable (${what})`, { cause: error });
+}
+
+export function isUnavailable(error: unknown): boolean {
+  return error instanceof RedisUnavailableError;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
