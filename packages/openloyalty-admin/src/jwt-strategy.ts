@@ -34,7 +34,7 @@ export interface OpenLoyaltyJwtOptions {
   beforeLogin?: (ctx: StrategyContext) => void;
 }
 
-/** Normalised base URL: `https://host[:port][/prefix]`, no trailing slash. Throws `ConfigurationError` when unusable. */
+/** Parses and checks the base URL. Throws `ConfigurationError` when unusable. */
 function normalizeBaseUrl(baseUrl: string | URL, strategy: string): URL {
   let url: URL;
   try {
@@ -44,9 +44,6 @@ function normalizeBaseUrl(baseUrl: string | URL, strategy: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${strategy}: baseUrl must use http or https`, { strategy });
   if (url.username || url.password) throw new ConfigurationError(`${strategy}: baseUrl must not contain credentials`, { strategy });
-  url.search = '';
-  url.hash = '';
-  url.pathname = url.pathname.replace(/\/+$/, '');
   return url;
 }
 
@@ -94,7 +91,8 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
   const username = requireString(options.username, 'username', name);
   // Kept in this closure only: never a property of the strategy object, so it cannot be logged with it.
   const password = requireString(options.password, 'password', name);
-  const baseText = `${base.origin}${base.pathname}`;
+  // `https://host[:port][/prefix]`: no trailing slash, query or fragment.
+  const baseText = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   const url = (path: string) => `${baseText}${path.startsWith('/') ? path : `/${path}`}`;
   const loginUrl = url(options.loginPath);
   const refreshUrl = url(options.refreshPath);
