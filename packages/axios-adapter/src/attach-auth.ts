@@ -2,7 +2,7 @@ import type { AxiosError, AxiosInstance, AxiosRequestConfig, AxiosResponse, Inte
 import { AbortedError, isAuthError, type AuthSession, type ResponseInfo, type TokenSet } from '@auth/core';
 import { acquire, toLimiter, type LimiterOption } from './limiter.js';
 import { rateLimitWait, sleep, toRetryPolicy, type RateLimitRetryOptions } from './rate-limit-retry.js';
-import { redactHeaders, redactRequest, withContext } from './redact.js';
+import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
 import { requestUrl } from './request-url.js';
 
 declare module 'axios' {
@@ -214,9 +214,11 @@ function settle(config: Config, state: RequestState, outcome: unknown): void {
     redactHeaders(config.headers, state.names);
     const e = outcome as Partial<AxiosError>;
     redactRequest(e.request, state.names, token);
+    hide(e, 'request');
     if (e.response) {
       if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, state.names);
       if (e.response.request !== e.request) redactRequest(e.response.request, state.names, token);
+      hide(e.response, 'request');
     }
   }
 }

@@ -25,6 +25,10 @@ export function redactRequest(request: unknown, names: readonly string[], token:
   const r = request as Record<string | symbol, unknown>;
   try {
     if (typeof r._header === 'string' && token) r._header = r._header.split(token).join(REDACTED);
+    // follow-redirects' wrapper keeps the options it was given.
+    const options = r._options as { headers?: unknown } | undefined;
+    if (options && typeof options === 'object') redactHeaders(options.headers, names);
+    if (r._currentRequest && r._currentRequest !== request) redactRequest(r._currentRequest, names, token);
     for (const sym of Object.getOwnPropertySymbols(r)) {
       if (sym.description !== 'kOutHeaders') continue;
       const map = r[sym] as Record<string, [string, unknown]> | null | undefined;
@@ -39,6 +43,15 @@ export function redactRequest(request: unknown, names: readonly string[], token:
   } catch {
     // An exotic transport object that refuses writes: nothing more we can do.
   }
+}
+
+/**
+ * Keeps `owner[key]` readable but out of what loggers and `util.inspect` walk: a transport's request
+ * object leads to sockets that remember earlier requests (and their headers) of a kept-alive connection.
+ */
+export function hide(owner: object, key: string): void {
+  const d = Object.getOwnPropertyDescriptor(owner, key);
+  if (d && d.enumerable && d.configurable) Object.defineProperty(owner, key, { ...d, enumerable: false });
 }
 
 /**

@@ -1,0 +1,281 @@
+import { inspect } from 'node:util';
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import Bottleneck from 'bottleneck';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuthError, isAuthError, type AuthSession } from '@auth/core';
+import { attachAuth } from '@auth/axios-adapter';
+import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer } from '@auth/testing';
+import { adminSession, startOpenLoyalty, startRecorder, waitFor, type Recorder } from './fixtures/servers.js';
+
+describe('attachAuth', () => {
+  let server: OpenLoyaltyServer;
+  let third: Recorder;
+  let session: AuthSession;
+  let api: AxiosInstance;
+  let token: string;
+
+  beforeEach(async () => {
+    [server, third] = await Promise.all([startOpenLoyalty(), startRecorder()]);
+    session = await adminSession(server);
+    token = (await session.getToken()).accessToken;
+    api = axios.create({ baseURL: server.url });
+    attachAuth(api, session);
+  });
+  afterEach(async () => {
+    session.close();
+    await Promise.all([server.close(), third.close()]);
+  });
+
+  it('attaches the token to the strategy origin', async () => {
+    const { data } = await api.get<OpenLoyaltyEcho>('/api/echo');
+    expect(data.headers.authorization).toBe('[present]');
+    expect(data.user).toEqual({ kind: 'admin', username: 'admin' });
+  });
+
+  it('never sends the token to another origin, whatever the URL form', async () => {
+    const host = new URL(third.url).host;
+    await api.get(`${third.url}/absolute`);
+    // Protocol-relative: Node axios cannot send it at all (no page to resolve against); no token either way.
+    await expect(api.get(`//${host}/protocol-relative`)).rejects.toThrow();
+    await api.get('/via-base', { baseURL: third.url });
+    await api.post(`${third.url}/post`, { a: 1 });
+    // allowAbsoluteUrls: false makes axios send an absolute url to the base: the token goes where axios goes.
+    const { data } = await api.get<OpenLoyaltyEcho>('/api/echo', { allowAbsoluteUrls: false });
+    expect(data.headers.authorization).toBe('[present]');
+    const shared = axios.create();
+    attachAuth(shared, session);
+    await shared.get(`${third.url}/shared`);
+    expect((await shared.get<OpenLoyaltyEcho>(`${server.url}/api/echo`)).data.headers.authorization).toBe('[present]');
+    expect(third.seen.map((s) => s.url)).toEqual(['/absolute', '/via-base', '/post', '/shared']);
+    expect(third.seen.every((s) => s.authorization === undefined)).toBe(true);
+  });
+
+  it('sends the token to origins added with options.origins', async () => {
+    const shared = axios.create();
+    attachAuth(shared, session, { origins: [third.url] });
+    await shared.get(`${third.url}/allowed`);
+    expect(third.seen[0]?.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it('leaves skipAuth requests, skip() matches and the auth endpoints alone', async () => {
+    const skipped = await api.get('/api/echo', { skipAuth: true, validateStatus: () => true });
+    expect(skipped.status).toBe(401);
+    const api2 = axios.create({ baseURL: server.url });
+    attachAuth(api2, session, { skip: (c) => c.url === '/api/echo' });
+    expect((await api2.get('/api/echo', { validateStatus: () => true })).status).toBe(401);
+    // A login through the instance: no token attached, and its 401 is not a reason to refresh.
+    const login = await api.post('/api/admin/login_check', { username: 'admin', password: 'wrong' }, { validateStatus: () => true });
+    expect(login.status).toBe(401);
+    expect(server.counters.authCalls).toBe(1);
+    expect(server.counters.apiRejected).toBe(2);
+  });
+
+  it('replays once with the new token after a revoked token; same method, URL, params and body', async () => {
+    server.revokeAccessTokens();
+    const { data } = await api.put<OpenLoyaltyEcho>('/api/echo', { hello: 'world' }, { params: { q: '1' } });
+    expect(data.method).toBe('PUT');
+    expect(data.query).toEqual({ q: '1' });
+    expect(JSON.parse(data.body)).toEqual({ hello: 'world' });
+    expect(server.counters.apiRejected).toBe(1);
+    expect(server.counters.refreshes).toBe(1);
+    expect((await session.getToken()).accessToken).not.toBe(token);
+  });
+
+  describe('bodies survive the replay', () => {
+    const cases: [string, () => unknown, (echo: OpenLoyaltyEcho) => void][] = [
+      ['JSON', () => ({ a: [1, 2], b: 'é' }), (e) => expect(JSON.parse(e.body)).toEqual({ a: [1, 2], b: 'é' })],
+      ['URL-encoded', () => new URLSearchParams({ a: '1', b: 'x y' }), (e) => expect(e.body).toBe('a=1&b=x+y')],
+      [
+        'FormData',
+        () => {
+          const f = new FormData();
+          f.append('field', 'value');
+          f.append('file', new Blob(['file-content'], { type: 'text/plain' }), 'f.txt');
+          return f;
+        },
+        (e) => {
+          expect(e.contentType).toMatch(/^multipart\/form-data; boundary=/);
+          expect(e.body).toContain('name="field"\r\n\r\nvalue');
+          expect(e.body).toContain('filename="f.txt"');
+          expect(e.body).toContain('file-content');
+        },
+      ],
+      ['Blob', () => new Blob(['blob-body'], { type: 'text/plain' }), (e) => expect(e.body).toBe('blob-body')],
+      ['ArrayBuffer', () => new Uint8Array([0xff, 0, 1, 2]).buffer, (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xff, 0, 1, 2]))],
+      ['Uint8Array', () => new Uint8Array([0xfe, 7]), (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xfe, 7]))],
+    ];
+    for (const [name, make, check] of cases) {
+      it(name, async () => {
+        server.revokeAccessTokens();
+        const { data } = await api.post<OpenLoyaltyEcho>('/api/echo', make());
+        check(data);
+        expect(server.counters.apiRejected).toBe(1);
+        expect(server.counters.apiCalls).toBe(2);
+      });
+    }
+  });
+
+  it('passes a 403 through without a refresh', async () => {
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden.' } } });
+    const error = await api.get('/api/echo').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AxiosError);
+    expect((error as AxiosError).response?.status).toBe(403);
+    expect(server.counters.authCalls).toBe(0);
+    expect(server.counters.apiCalls).toBe(1);
+  });
+
+  it('fails with the server response when the replay is rejected again (no loop)', async () => {
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 401, headers: { 'www-authenticate': 'Bearer' } }, times: 2 });
+    const error = (await api.get('/api/echo').catch((e: unknown) => e)) as AxiosError;
+    expect(error).toBeInstanceOf(AxiosError);
+    expect(error.response?.status).toBe(401);
+    expect(server.counters.apiCalls).toBe(2);
+    expect(server.counters.refreshes).toBe(1);
+  });
+
+  it('errors reaching the caller carry no token', async () => {
+    // 401 (the first token is reported), then the replay with the new token fails with 500.
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 401 } });
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 500 } });
+    const error = (await api.get('/api/echo').catch((e: unknown) => e)) as AxiosError;
+    expect(error.response?.status).toBe(500);
+    expect(server.counters.refreshes).toBe(1);
+    const current = (await session.getToken()).accessToken;
+    for (const t of [token, current]) {
+      expect(inspect(error, { depth: 8 })).not.toContain(t);
+      expect(JSON.stringify(error.toJSON())).not.toContain(t);
+      expect(String(error.config?.headers?.Authorization ?? error.config?.headers?.authorization)).toBe('[redacted]');
+    }
+    // A network failure too.
+    const dead = axios.create({ baseURL: server.url });
+    attachAuth(dead, session);
+    server.faults.add({ endpoint: 'api', fault: { kind: 'reset' } });
+    const reset = (await dead.get('/api/echo').catch((e: unknown) => e)) as AxiosError;
+    expect(reset.code).toBe('ECONNRESET');
+    expect(inspect(reset, { depth: 8 })).not.toContain(current);
+  });
+
+  it('a failed login surfaces as the core typed error, with the token-free request attached', async () => {
+    const bad = await adminSession(server, { password: 'wrong' });
+    const api2 = axios.create({ baseURL: server.url });
+    attachAuth(api2, bad);
+    server.revokeAccessTokens();
+    server.expireRefreshTokens();
+    const error = await api2.post('/api/echo', { x: 1 }).catch((e: unknown) => e);
+    expect(isAuthError(error)).toBe(true);
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe('CREDENTIALS_REJECTED');
+    const config = (error as AuthError & { config?: { url?: string; method?: string; headers?: Record<string, unknown> } }).config;
+    expect(config?.url).toBe('/api/echo');
+    expect(config?.method).toBe('post');
+    expect(inspect(error, { depth: 8 })).not.toContain('wrong');
+    expect(inspect(config, { depth: 8 })).not.toMatch(/Bearer ey/);
+    expect(server.counters.logins).toBe(0);
+    bad.close();
+  });
+
+  it('aborting while the refresh is in flight rejects that request at once; the others go on', async () => {
+    server.revokeAccessTokens();
+    server.faults.add({ endpoint: 'refresh', fault: { kind: 'delay', ms: 1_000 } });
+    const controller = new AbortController();
+    const aborted = api.get('/api/echo', { signal: controller.signal }).catch((e: unknown) => e);
+    const other = api.get<OpenLoyaltyEcho>('/api/echo');
+    await waitFor(() => server.counters.authCalls === 1, 'the refresh to start');
+    controller.abort();
+    const error = await aborted;
+    expect(server.counters.refreshes).toBe(0); // rejected before the refresh finished
+    expect(isAuthError(error) && error.code).toBe('ABORTED');
+    expect(axios.isCancel(error)).toBe(true);
+    expect((await other).status).toBe(200);
+    expect(server.counters.refreshes).toBe(1);
+    expect(server.counters.apiCalls).toBe(3); // two 401s and the one replay
+  });
+
+  it('an aborted request waiting for a token (no token yet) rejects at once', async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    server.revokeAccessTokens();
+    server.expireRefreshTokens();
+    server.faults.add({ endpoint: 'refresh', fault: { kind: 'delay', ms: 1_000 } });
+    attachAuth(api2, session);
+    const controller = new AbortController();
+    const pending = api2.get('/api/echo', { signal: controller.signal }).catch((e: unknown) => e);
+    await waitFor(() => server.counters.apiRejected === 1 && server.counters.authCalls === 1, 'the refresh to start');
+    controller.abort();
+    expect(((await pending) as AuthError).code).toBe('ABORTED');
+    expect(server.counters.logins).toBe(0);
+  });
+
+  it('schedules through Bottleneck: concurrency is capped and an aborted request leaves the queue at once', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const slow = await listen(async (req, res) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 30));
+      inFlight -= 1;
+      sendJson(res, 200, { url: req.url });
+    });
+    try {
+      const limited = axios.create({ baseURL: slow.url });
+      attachAuth(limited, session, { origins: [slow.url], limiter: { maxConcurrent: 2 } });
+      const all = await Promise.all(Array.from({ length: 12 }, (_, i) => limited.get(`/r${i}`)));
+      expect(all.every((r) => r.status === 200)).toBe(true);
+      expect(maxInFlight).toBe(2);
+
+      const limiter = new Bottleneck({ maxConcurrent: 1 });
+      const one = axios.create({ baseURL: slow.url });
+      attachAuth(one, session, { origins: [slow.url], limiter });
+      const blocker = one.get('/blocker');
+      const controller = new AbortController();
+      const queued = one.get('/queued', { signal: controller.signal }).catch((e: unknown) => e);
+      controller.abort();
+      const error = await queued;
+      expect((error as AuthError).code).toBe('ABORTED');
+      expect((await blocker).status).toBe(200);
+      expect((await one.get('/after')).status).toBe(200);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('retries an API 429 after Retry-After, bounded, and can be turned off', async () => {
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } } });
+    expect((await api.get('/api/echo')).status).toBe(200);
+    expect(server.counters.apiCalls).toBe(2);
+
+    server.resetCounters();
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, times: 5 });
+    const bounded = (await api.get('/api/echo').catch((e: unknown) => e)) as AxiosError;
+    expect(bounded.response?.status).toBe(429);
+    expect(server.counters.apiCalls).toBe(3); // the first try and two retries
+    server.faults.clear();
+
+    server.resetCounters();
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
+    expect(((await api.get('/api/echo').catch((e: unknown) => e)) as AxiosError).response?.status).toBe(429);
+    expect(server.counters.apiCalls).toBe(1);
+
+    const off = axios.create({ baseURL: server.url });
+    attachAuth(off, session, { retryRateLimited: false });
+    server.resetCounters();
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } } });
+    expect(((await off.get('/api/echo').catch((e: unknown) => e)) as AxiosError).response?.status).toBe(429);
+    expect(server.counters.apiCalls).toBe(1);
+  });
+
+  it('a stream body is sent once: the rejection is handed back, not replayed', async () => {
+    const { Readable } = await import('node:stream');
+    server.revokeAccessTokens();
+    const error = (await api.post('/api/echo', Readable.from([Buffer.from('once')]), { headers: { 'content-type': 'text/plain' } }).catch((e: unknown) => e)) as AxiosError;
+    expect(error.response?.status).toBe(401);
+    expect(server.counters.apiCalls).toBe(1);
+  });
+
+  it('detach() removes the interceptors', async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    const detach = attachAuth(api2, session);
+    expect((await api2.get('/api/echo')).status).toBe(200);
+    detach();
+    expect((await api2.get('/api/echo', { validateStatus: () => true })).status).toBe(401);
+  });
+});
