@@ -1,7 +1,12 @@
 import type { Strategy } from '@auth/core';
 import { openLoyaltyJwt, type OpenLoyaltyRateLimitOptions } from './jwt-strategy.js';
 
-/** Options of {@link openLoyaltyAdmin}. */
+/**
+ * Options of {@link openLoyaltyAdmin}.
+ *
+ * @example
+ * const options: OpenLoyaltyAdminOptions = { baseUrl: 'https://tenant.openloyalty.io', username: 'admin@example.com', password: process.env.OL_PASSWORD! };
+ */
 export interface OpenLoyaltyAdminOptions {
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io` (a path prefix is kept). */
   baseUrl: string | URL;

@@ -1,6 +1,11 @@
 import { BadResponseError, ConfigurationError, RefreshRejectedError, isAuthError, type RateLimitSpec, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
 
-/** Overrides of the declared auth-call budget (upstream: 20 per minute per account). */
+/**
+ * Overrides of the declared auth-call budget (upstream: 20 per minute per account).
+ *
+ * @example
+ * openLoyaltyAdmin({ baseUrl, username, password, rateLimit: { max: 10 } }); // stay well under the limit
+ */
 export interface OpenLoyaltyRateLimitOptions {
   /** Budget key; sessions declaring the same key share one limiter. Default: per account and base URL. */
   key?: string;
@@ -10,7 +15,12 @@ export interface OpenLoyaltyRateLimitOptions {
   windowMs?: number;
 }
 
-/** Options of {@link openLoyaltyJwt}: the OpenLoyalty JWT flow with explicit endpoint paths. */
+/**
+ * Options of {@link openLoyaltyJwt}: the OpenLoyalty JWT flow with explicit endpoint paths.
+ *
+ * @example
+ * const options: OpenLoyaltyJwtOptions = { name: 'ol-legacy', baseUrl, username, password, loginPath: '/api/admin/login_check', refreshPath: '/api/token/refresh' };
+ */
 export interface OpenLoyaltyJwtOptions {
   /** Strategy name used in errors, events and logs. */
   name: string;

@@ -1,6 +1,11 @@
 import { ConfigurationError, type Strategy } from '@auth/core';
 
-/** Options of {@link openLoyaltyApiKey}. */
+/**
+ * Options of {@link openLoyaltyApiKey}.
+ *
+ * @example
+ * const options: OpenLoyaltyApiKeyOptions = { baseUrl: 'https://tenant.openloyalty.io', apiKey: process.env.OL_API_KEY! };
+ */
 export interface OpenLoyaltyApiKeyOptions {
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io`. */
   baseUrl: string | URL;

@@ -1,7 +1,12 @@
 import { ConfigurationError, type Strategy, type StrategyContext } from '@auth/core';
 import { openLoyaltyJwt, type OpenLoyaltyRateLimitOptions } from '@auth/openloyalty-admin';
 
-/** Options of {@link openLoyaltyMember}. */
+/**
+ * Options of {@link openLoyaltyMember}.
+ *
+ * @example
+ * const options: OpenLoyaltyMemberOptions = { baseUrl: 'https://tenant.openloyalty.io', storeCode: 'default', username: 'member@example.com', password: process.env.OL_MEMBER_PASSWORD! };
+ */
 export interface OpenLoyaltyMemberOptions {
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io` (a path prefix is kept). */
   baseUrl: string | URL;

@@ -4,7 +4,12 @@ import { bearerToken, listen, sendJson } from '../server-kit.js';
 import { CallWindow } from '../window.js';
 import { TokenIssuer, type Principal } from './tokens.js';
 
-/** An account the server knows. */
+/**
+ * An account the server knows.
+ *
+ * @example
+ * await createOpenLoyaltyServer({ admins: [{ username: 'alice@example.com', password: 's3cret' }] });
+ */
 export interface OpenLoyaltyUser {
   username: string;
   password: string;
@@ -14,7 +19,12 @@ export interface OpenLoyaltyUser {
   roles?: string[];
 }
 
-/** An API key (`X-AUTH-TOKEN` header or `?auth_token=`), acting as the admin it belongs to. */
+/**
+ * An API key (`X-AUTH-TOKEN` header or `?auth_token=`), acting as the admin it belongs to.
+ *
+ * @example
+ * await createOpenLoyaltyServer({ apiKeys: [{ key: 'olk_test_123', expiresAt: Date.now() + 60_000 }] });
+ */
 export interface OpenLoyaltyApiKey {
   key: string;
   /** Admin the key belongs to. Default: the first admin. */
@@ -23,10 +33,22 @@ export interface OpenLoyaltyApiKey {
   expiresAt?: number;
 }
 
-/** The endpoints faults can target. `'api'` is every protected route (samples and echo). */
+/**
+ * The endpoints faults can target. `'api'` is every protected route (samples and echo).
+ *
+ * @example
+ * const endpoint: OpenLoyaltyEndpoint = 'member-refresh';
+ * server.faults.add({ endpoint, fault: { kind: 'reset' } });
+ */
 export type OpenLoyaltyEndpoint = 'login' | 'refresh' | 'member-login' | 'member-refresh' | 'revoke' | 'api';
 
-/** Options of {@link createOpenLoyaltyServer}. Everything is optional. */
+/**
+ * Options of {@link createOpenLoyaltyServer}. Everything is optional.
+ *
+ * @example
+ * const options: OpenLoyaltyServerOptions = { accessTokenTtlSec: 3, rateLimit: { max: 20, windowMs: 1500 }, errorBodies: 'bundle' };
+ * const server = await createOpenLoyaltyServer(options);
+ */
 export interface OpenLoyaltyServerOptions {
   /** Port on 127.0.0.1. Default 0 (ephemeral). */
   port?: number;
@@ -69,7 +91,13 @@ export interface OpenLoyaltyServerOptions {
   now?: () => number;
 }
 
-/** Counters a test can read (live values) and zero with `resetCounters()`. */
+/**
+ * Counters a test can read (live values) and zero with `resetCounters()`.
+ *
+ * @example
+ * expect(server.counters).toMatchObject({ logins: 1, refreshes: 0, rateLimited: 0 });
+ * expect(server.counters.maxAuthCallsInWindow).toBeLessThanOrEqual(20);
+ */
 export interface OpenLoyaltyCounters {
   /** Calls that reached a login or refresh endpoint (admin or member), whatever the answer. */
   authCalls: number;
@@ -99,7 +127,12 @@ export interface OpenLoyaltyCounters {
   readonly maxAuthCallsInWindow: number;
 }
 
-/** One request the server saw (no bodies or tokens). */
+/**
+ * One request the server saw (no bodies or tokens).
+ *
+ * @example
+ * const paths = server.requests.map((r: OpenLoyaltyRequestRecord) => `${r.method} ${r.path} ${r.status}`);
+ */
 export interface OpenLoyaltyRequestRecord {
   method: string;
   path: string;
@@ -108,7 +141,13 @@ export interface OpenLoyaltyRequestRecord {
   at: number;
 }
 
-/** What an echo call (`ANY /api/echo`) answers. */
+/**
+ * What an echo call (`ANY /api/echo`) answers.
+ *
+ * @example
+ * const echo = (await (await fetch(`${server.url}/api/echo`, { method: 'POST', headers, body: 'x' })).json()) as OpenLoyaltyEcho;
+ * expect(echo.body).toBe('x');
+ */
 export interface OpenLoyaltyEcho {
   method: string;
   path: string;
@@ -123,7 +162,14 @@ export interface OpenLoyaltyEcho {
   user: { kind: 'admin' | 'member' | 'api-key'; username: string };
 }
 
-/** A running reference OpenLoyalty server. */
+/**
+ * A running reference OpenLoyalty server.
+ *
+ * @example
+ * const server: OpenLoyaltyServer = await createOpenLoyaltyServer();
+ * server.revokeAccessTokens('admin'); // unexpired tokens now get 401
+ * await server.close();
+ */
 export interface OpenLoyaltyServer {
   /** `http://127.0.0.1:<port>`: the strategies' `baseUrl`. */
   readonly url: string;
