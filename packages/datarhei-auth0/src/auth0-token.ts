@@ -2,7 +2,12 @@ import { AuthError, BadResponseError, ConfigurationError, CredentialsRejectedErr
 import * as oidc from 'openid-client';
 import { providerFetch, toAuthError } from './provider-fetch.js';
 
-/** Where an Auth0 (or other OpenID) tenant is and how this client authenticates there. */
+/**
+ * Where an Auth0 (or other OpenID) tenant is and how this client authenticates there.
+ *
+ * @example
+ * const tenant: Auth0TenantOptions = { issuer: 'https://my-tenant.eu.auth0.com/', clientId: 'abc123', audience: 'https://core.example.com/api' };
+ */
 export interface Auth0TenantOptions {
   /** The issuer, e.g. `https://my-tenant.eu.auth0.com/` (Auth0's issuer ends with a slash). */
   issuer: string;
@@ -19,12 +24,33 @@ export interface Auth0TenantOptions {
   allowInsecureRequests?: boolean;
 }
 
-/** Client credentials grant: a machine client of the tenant (Core's user is `<client id>@clients` on Auth0). */
+/**
+ * Client credentials grant: a machine client of the tenant (Core's user is `<client id>@clients` on Auth0).
+ *
+ * @example
+ * datarheiAuth0({
+ *   baseUrl: 'https://core.example.com',
+ *   clientCredentials: { issuer: 'https://my-tenant.eu.auth0.com/', clientId: 'abc123', clientSecret: process.env.AUTH0_SECRET!, audience: 'https://core.example.com/api' },
+ * });
+ */
 export interface Auth0ClientCredentialsOptions extends Auth0TenantOptions {
   clientSecret: string;
 }
 
-/** Refresh-token grant for a user who signed in elsewhere. */
+/**
+ * Refresh-token grant for a user who signed in elsewhere.
+ *
+ * @example
+ * datarheiAuth0({
+ *   baseUrl: 'https://core.example.com',
+ *   refreshTokenGrant: {
+ *     issuer: 'https://my-tenant.eu.auth0.com/',
+ *     clientId: 'abc123',
+ *     refreshToken: await vault.get('auth0-refresh-token'),
+ *     onRefreshToken: (next) => vault.set('auth0-refresh-token', next),
+ *   },
+ * });
+ */
 export interface Auth0RefreshTokenOptions extends Auth0TenantOptions {
   /** The user's refresh token. Never appears in errors, logs or events. */
   refreshToken: string;
@@ -35,10 +61,21 @@ export interface Auth0RefreshTokenOptions extends Auth0TenantOptions {
   onRefreshToken?: (refreshToken: string) => void | Promise<void>;
 }
 
-/** What a caller-supplied `getToken` returns: the token, or the token with its expiry (ms since the epoch). */
+/**
+ * What a caller-supplied `getToken` returns: the token, or the token with its expiry (ms since the epoch).
+ *
+ * @example
+ * const result: Auth0TokenResult = { accessToken: token, expiresAt: Date.now() + 3_600_000 };
+ */
 export type Auth0TokenResult = string | { accessToken: string; expiresAt?: number };
 
-/** A caller-supplied source (e.g. `auth0.getTokenSilently()` of Auth0's SPA SDK). */
+/**
+ * A caller-supplied source (e.g. `auth0.getTokenSilently()` of Auth0's SPA SDK).
+ *
+ * @example
+ * const getToken: Auth0GetToken = ({ forceRefresh }) => auth0.getTokenSilently({ cacheMode: forceRefresh ? 'off' : 'on' });
+ * datarheiAuth0({ baseUrl: 'https://core.example.com', getToken });
+ */
 export type Auth0GetToken = (opts: {
   /** True when datarhei Core rejected the last token: skip any cache of the caller's own. */
   forceRefresh: boolean;

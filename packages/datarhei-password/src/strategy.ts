@@ -1,7 +1,12 @@
 import { ConfigurationError, type Strategy } from '@auth/core';
 import { coreEndpoints, isCoreTokenRejected, readTokenPair, refreshCoreToken } from './core-api.js';
 
-/** Options of {@link datarheiPassword}. */
+/**
+ * Options of {@link datarheiPassword}.
+ *
+ * @example
+ * const options: DatarheiPasswordOptions = { baseUrl: 'https://core.example.com', username: 'admin', password: process.env.CORE_PASSWORD! };
+ */
 export interface DatarheiPasswordOptions {
   /** The Core server, e.g. `https://core.example.com` (a path prefix behind a proxy is kept). */
   baseUrl: string;

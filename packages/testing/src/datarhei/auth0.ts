@@ -1,6 +1,13 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
-/** An Auth0 tenant Core accepts logins from (Core's `api.auth.auth0.tenants[]`). */
+/**
+ * An Auth0 tenant Core accepts logins from (Core's `api.auth.auth0.tenants[]`).
+ *
+ * @example
+ * const core = await createDatarheiServer({
+ *   auth0Tenants: [{ issuer: 'https://my-tenant.eu.auth0.com/', users: ['abc123@clients'], audience: 'https://core/api' }],
+ * });
+ */
 export interface DatarheiAuth0Tenant {
   /**
    * The tenant's issuer, compared exactly with the token's `iss` (Auth0: `https://<domain>/`, with the

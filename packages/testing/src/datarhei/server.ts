@@ -5,9 +5,20 @@ import { bearerToken, listen, readBody, sendJson, sleep, type RunningServer } fr
 import { Auth0Validator, type DatarheiAuth0Tenant } from './auth0.js';
 import { CoreTokens } from './tokens.js';
 
-/** Endpoints faults can be injected on (`'*'` = any of them). */
+/**
+ * Endpoints faults can be injected on (`'*'` = any of them).
+ *
+ * @example
+ * core.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 503 }, times: 2 });
+ */
 export type DatarheiEndpoint = 'about' | 'login' | 'refresh' | 'ping' | 'api' | '*';
 
+/**
+ * Options of {@link createDatarheiServer}.
+ *
+ * @example
+ * const options: DatarheiServerOptions = { username: 'admin', password: 'secret', failedLoginDelayMs: 5, accessTokenTtlSeconds: 60 };
+ */
 export interface DatarheiServerOptions {
   /** Core's `api.auth.username`. Default `admin`. */
   username?: string;
@@ -38,7 +49,12 @@ export interface DatarheiServerOptions {
   port?: number;
 }
 
-/** What the server has seen since it started (or since `resetCounters()`). */
+/**
+ * What the server has seen since it started (or since `resetCounters()`).
+ *
+ * @example
+ * expect(core.counters).toMatchObject({ logins: 1, refreshes: 0, failedLogins: 0 });
+ */
 export interface DatarheiCounters {
   /** Every `POST /api/login`, successful or not. */
   loginAttempts: number;
@@ -60,7 +76,14 @@ export interface DatarheiCounters {
   faults: number;
 }
 
-/** A running reference datarhei Core server. */
+/**
+ * A running reference datarhei Core server.
+ *
+ * @example
+ * const core: DatarheiServer = await createDatarheiServer({ failedLoginDelayMs: 5 });
+ * core.expireRefreshTokens(); // the next refresh is answered 401
+ * await core.close();
+ */
 export interface DatarheiServer extends RunningServer {
   /** Live counters; read them after the calls under test. */
   readonly counters: DatarheiCounters;
