@@ -223,6 +223,19 @@ describe('OpenLoyalty reference server: rate limit, faults, counters', () => {
     expect(s.counters).toMatchObject({ authCalls: 6, logins: 1 });
   });
 
+  it('delays a call and then answers it normally; limits member endpoints when asked', async () => {
+    const s = await start({ rateLimit: { max: 1, windowMs: 5000, includeMember: true, retryAfter: false } });
+    s.faults.add({ endpoint: 'member-login', fault: { kind: 'delay', ms: 200 } });
+    const t0 = Date.now();
+    const member = () => post(s, '/api/default/member/login_check', { username: 'member@example.com', password: 'password' });
+    expect((await member()).status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    const limited = await member();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBeNull();
+    expect(s.counters).toMatchObject({ logins: 1, rateLimited: 1 });
+  });
+
   it('records requests without bodies', async () => {
     const s = await start();
     await adminLogin(s);
