@@ -1,1 +1,5 @@
-export {};
+export { createAuthFetch } from './create-auth-fetch.js';
+export type { AuthFetch, AuthFetchOptions } from './create-auth-fetch.js';
+export type { RequestContext } from './context.js';
+export type { RequestLimiter, LimiterOption } from './limiter.js';
+export type { RateLimitRetryOptions } from './rate-limit-retry.js';

@@ -1,0 +1,153 @@
+import type { AuthSession, TokenSet } from '@auth/core';
+import { discard, isReplayableBody, isRequest } from './body.js';
+import { withRequest } from './context.js';
+import { schedule, toLimiter, type LimiterOption } from './limiter.js';
+import { rateLimitWait, sleep, toRetryPolicy, type RateLimitRetryOptions } from './rate-limit-retry.js';
+
+/** Exactly the signature of the global `fetch`. */
+export type AuthFetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+
+/** Options of {@link createAuthFetch}. */
+export interface AuthFetchOptions {
+  /** The `fetch` that sends the requests. Default: the global `fetch`, looked up on every call. */
+  fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /**
+   * Origins that may carry the token besides the strategy's own (`https://host:port`). Requests to
+   * any other origin are passed to the base `fetch` untouched.
+   */
+  origins?: readonly string[];
+  /** Requests for which this returns `true` are passed to the base `fetch` untouched. */
+  skip?: (url: URL, init: RequestInit | undefined) => boolean;
+  /**
+   * Schedules the authorized requests through Bottleneck: a `Bottleneck` instance or the settings of
+   * a new one, e.g. `{ maxConcurrent: 10, minTime: 50 }`. A job lasts until the response headers arrive.
+   */
+  limiter?: LimiterOption;
+  /**
+   * Retries an answer of 429 after its `Retry-After` (bounded; see {@link RateLimitRetryOptions}).
+   * On by default; `false` returns every 429 to the caller.
+   */
+  retryRateLimited?: RateLimitRetryOptions | false;
+}
+
+/**
+ * Wraps `fetch` with a session: requests to the strategy's origins carry its token; when the server
+ * rejects it (the strategy's rule, by default 401) the session is told exactly which token was
+ * rejected and the request is sent once more with the new token and the same body. The second
+ * answer is returned whatever it is. Requests to other origins and to the strategy's own auth
+ * endpoints go to the base `fetch` unchanged.
+ *
+ * Bodies: strings, `URLSearchParams`, `FormData`, `Blob`, `ArrayBuffer` and typed arrays are sent
+ * again as they are, and a `Request`'s body is buffered before the first send. A `ReadableStream`
+ * body can be read only once: it is sent once and a rejected answer is returned to the caller as is.
+ *
+ * Errors: the base `fetch`'s own failures (network, its `AbortError`) reach the caller unchanged. A
+ * failed login or refresh rejects with the core's `AuthError` (stable `code`), carrying `request`
+ * (`{ method, url }`, no headers). An `AbortSignal` that fires while the request waits for a token,
+ * the limiter or a `Retry-After` rejects it at once with `code: 'ABORTED'`.
+ *
+ * Uses no Node built-ins: runs in browsers, Deno, Bun, workers and edge runtimes.
+ *
+ * @example
+ * import { createAuthSession } from '@auth/core';
+ * import { createAuthFetch } from '@auth/fetch-adapter';
+ *
+ * const session = createAuthSession(strategy);
+ * const authFetch = createAuthFetch(session, { limiter: { maxConcurrent: 10 } });
+ * const res = await authFetch('https://api.example.com/api/customers');
+ * console.log(res.status, await res.json());
+ */
+export function createAuthFetch(session: AuthSession, options: AuthFetchOptions = {}): AuthFetch {
+  const base: AuthFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const origins = options.origins;
+  const skip = options.skip;
+  const limiter = toLimiter(options.limiter);
+  const retry429 = toRetryPolicy(options.retryRateLimited);
+
+  // session.authorize() builds a header object; reuse it while the token set is the same.
+  let lastTokens: TokenSet | undefined;
+  let lastHeaders: [string, string][] = [];
+  const authHeaders = (tokens: TokenSet): [string, string][] => {
+    if (tokens !== lastTokens) {
+      lastHeaders = Object.entries(session.authorize(tokens));
+      lastTokens = tokens;
+    }
+    return lastHeaders;
+  };
+
+  async function send(input: RequestInfo | URL, init: RequestInit | undefined, url: URL): Promise<Response> {
+    const request = isRequest(input) ? input : undefined;
+    const signal = init?.signal ?? request?.signal;
+    const opts = signal ? { signal } : undefined;
+    const fail = (error: unknown) => withRequest(error, { method: (init?.method ?? request?.method ?? 'GET').toUpperCase(), url: url.href });
+
+    let body: BodyInit | null | undefined = init?.body;
+    let replayable = true;
+    if (body === undefined && request?.body) body = await request.arrayBuffer();
+    else if (body !== undefined && body !== null) replayable = isReplayableBody(body);
+    const sourceHeaders = init?.headers ?? request?.headers;
+
+    const once = (tokens: TokenSet): Promise<Response> => {
+      const headers = new Headers(sourceHeaders);
+      for (const [name, value] of authHeaders(tokens)) headers.set(name, value);
+      const sendInit: RequestInit = body === init?.body ? { ...init, headers } : { ...init, headers, body };
+      return limiter ? schedule(limiter, signal, () => base(input, sendInit)) : base(input, sendInit);
+    };
+
+    let tokens: TokenSet;
+    try {
+      tokens = await session.getToken(opts);
+    } catch (error) {
+      throw fail(error);
+    }
+    let replayed = false;
+    for (let retries = 0; ; ) {
+      let response: Response;
+      try {
+        response = await once(tokens);
+      } catch (error) {
+        throw fail(error);
+      }
+      if (!replayable) return response;
+      try {
+        if (!replayed && session.isTokenRejected(response)) {
+          replayed = true;
+          discard(response);
+          tokens = await session.tokenRejected(tokens.accessToken, opts);
+          continue;
+        }
+        if (response.status === 429 && retry429 && retries < retry429.retries) {
+          const wait = rateLimitWait(retry429, response.headers.get('retry-after'));
+          if (wait !== undefined) {
+            retries += 1;
+            discard(response);
+            await sleep(wait, signal ?? undefined);
+            tokens = await session.getToken(opts);
+            continue;
+          }
+        }
+      } catch (error) {
+        throw fail(error);
+      }
+      return response;
+    }
+  }
+
+  return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const url = targetUrl(input);
+    if (url === undefined || !session.mayAuthorize(url, origins) || (skip !== undefined && skip(url, init))) return base(input, init);
+    return send(input, init, url);
+  };
+}
+
+/** The absolute URL a fetch goes to; relative ones resolve against the page, as `fetch` does there. */
+function targetUrl(input: RequestInfo | URL): URL | undefined {
+  if (input instanceof URL) return input;
+  const href = typeof input === 'string' ? input : (input as { url?: unknown }).url;
+  if (typeof href !== 'string') return undefined;
+  try {
+    return new URL(href, typeof location === 'undefined' ? undefined : location.href);
+  } catch {
+    return undefined;
+  }
+}
