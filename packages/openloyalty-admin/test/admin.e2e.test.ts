@@ -287,6 +287,20 @@ describe('openLoyaltyAdmin: rate limit', () => {
     expect(rateLimited.every((ms) => ms === 1000)).toBe(true);
   });
 
+  it('waits a whole window after a 429 without Retry-After, then succeeds', async () => {
+    const s = await start({ rateLimit: { max: 1, windowMs: 800, retryAfter: false } });
+    const pauses: number[] = [];
+    const a = session(s, { strategy: { rateLimit: { max: 20, windowMs: 800 } }, on: { 'rate-limited': (e) => pauses.push(e.retryAfterMs) } });
+    const b = session(s, { strategy: { rateLimit: { max: 20, windowMs: 800 } } });
+    await a.login();
+    await b.login();
+    await a.login();
+    expect(pauses.length).toBeGreaterThan(0);
+    expect(pauses.every((ms) => ms === 800)).toBe(true);
+    expect(s.counters.logins).toBe(3);
+    expect(s.counters.authCalls).toBe(3 + s.counters.rateLimited);
+  });
+
   it('shares one budget per account and base URL, separate for another account', () => {
     const a1 = openLoyaltyAdmin({ baseUrl: 'https://x.test', username: 'a', password: PASSWORD });
     const a2 = openLoyaltyAdmin({ baseUrl: 'https://x.test/', username: 'a', password: 'other-passw0rd' });
