@@ -116,6 +116,19 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     expect(idp.discoveryRequests).toBe(1);
   });
 
+  it('shares one Auth0 token request between sessions of the same strategy', async () => {
+    const core = await startCore();
+    const strategy = datarheiAuth0(clientCredentials(core));
+    const a = createAuthSession(strategy);
+    const b = createAuthSession(strategy);
+    sessions.push(a, b);
+    const [ta, tb] = await Promise.all([a.getToken(), b.getToken()]);
+    expect(ta.accessToken).not.toBe(tb.accessToken);
+    expect(core.counters.auth0Logins).toBe(2);
+    expect(idp.tokenRequests).toBe(1);
+    expect(idp.discoveryRequests).toBe(1);
+  });
+
   it('logs in again without a new Auth0 token when Core’s refresh token expires (checked locally)', async () => {
     const clock = fakeClock();
     const core = await startCore({ now: clock.now, refreshTokenTtlSeconds: 120, accessTokenTtlSeconds: 60 });
