@@ -1,10 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { benchCore } from './core.js';
+import { benchOverheadInProcess, benchOverheadLoopback } from './overhead.js';
+import { benchMemory } from './memory.js';
+import { benchRateLimit } from './rate-limit.js';
+import { benchStorms } from './storms.js';
 
 // `pnpm bench [section...]` runs every section (or the named ones) side by side in one process and
 // writes the markdown report to apps/bench/results/latest.md.
 const sections: Record<string, () => Promise<string>> = {
   core: benchCore,
+  overhead: benchOverheadInProcess,
+  loopback: benchOverheadLoopback,
+  storms: () => benchStorms(),
+  ratelimit: benchRateLimit,
+  memory: () => benchMemory(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');

@@ -53,3 +53,58 @@ export function formatNumber(v: number): string {
   if (Math.abs(v) >= 10) return v.toFixed(1);
   return v.toFixed(2);
 }
+
+export interface LatencyCandidate {
+  name: string;
+  /** One operation (one request). */
+  once(): Promise<unknown>;
+}
+
+export interface LatencyMeasured extends Measured {
+  /** Median and 99th percentile of single-operation latencies (ns), pooled over the latency rounds. */
+  p50Ns: number;
+  p99Ns: number;
+}
+
+/**
+ * Like {@link sideBySide}, for operations worth timing one by one (requests). Rounds alternate
+ * between throughput rounds (timed as a whole: the median ns/op and the ratios come from these, with
+ * no timer inside the loop) and latency rounds (every operation timed: p50 and p99 come from these).
+ * Candidates rotate their order every round, so noise hits all of them alike.
+ */
+export async function sideBySideLatency(candidates: LatencyCandidate[], opts: { opsPerRound: number; rounds: number; warmupRounds?: number }): Promise<LatencyMeasured[]> {
+  const rounds = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
+  const singles = new Map<string, Float64Array>(candidates.map((c) => [c.name, new Float64Array(opts.rounds * opts.opsPerRound)]));
+  const filled = new Map<string, number>(candidates.map((c) => [c.name, 0]));
+  for (let r = 0; r < (opts.warmupRounds ?? 3); r += 1) for (const c of candidates) for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
+  for (let r = 0; r < opts.rounds * 2; r += 1) {
+    const order = candidates.map((_, i) => candidates[(i + r) % candidates.length]!);
+    for (const c of order) {
+      if (r % 2 === 0) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
+        rounds.get(c.name)!.push(Number(process.hrtime.bigint() - t0) / opts.opsPerRound);
+      } else {
+        const out = singles.get(c.name)!;
+        let k = filled.get(c.name)!;
+        for (let i = 0; i < opts.opsPerRound; i += 1) {
+          const t0 = process.hrtime.bigint();
+          await c.once();
+          out[k++] = Number(process.hrtime.bigint() - t0);
+        }
+        filled.set(c.name, k);
+      }
+    }
+  }
+  return candidates.map((c) => {
+    const s = rounds.get(c.name)!.sort((a, b) => a - b);
+    const lat = Array.from(singles.get(c.name)!.subarray(0, filled.get(c.name)!)).sort((a, b) => a - b);
+    const median = quantile(s, 0.5);
+    return { name: c.name, nsPerOp: median, opsPerSec: 1e9 / median, p99NsPerOp: quantile(s, 0.99), p50Ns: quantile(lat, 0.5), p99Ns: quantile(lat, 0.99) };
+  });
+}
+
+/** `1.07×` */
+export function ratio(value: number, base: number): string {
+  return `${(value / base).toFixed(2)}×`;
+}

@@ -1,0 +1,83 @@
+import { listen } from '@auth/testing';
+import { axiosClients, fetchClients, type Account, type Client, type Seed } from './clients.js';
+import { formatNumber, ratio, sideBySideLatency, table, type LatencyMeasured } from './measure.js';
+import { noopAxiosAdapter, noopFetch } from './transport.js';
+
+/** A JWT-shaped token valid for a day (nobody checks its signature here), ~ the size of OpenLoyalty's. */
+export function fakeSeed(): Seed {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const iat = Math.floor(Date.now() / 1000);
+  const body = b64({ iat, exp: iat + 86_400, roles: ['ROLE_ADMIN'], username: 'admin', id: '00000000-0000-4000-8001-000000000001', jti: 'bench' });
+  const token = `${b64({ alg: 'RS256', typ: 'JWT' })}.${body}.${'s'.repeat(342)}`;
+  return { accessToken: token, refreshToken: 'r'.repeat(128) };
+}
+
+const account = (baseUrl: string): Account => ({ baseUrl, username: 'admin', password: 'password' });
+
+function rows(results: LatencyMeasured[]): (string | number)[][] {
+  const base = results[0]!;
+  return results.map((r) => [r.name, formatNumber(r.nsPerOp / 1000), formatNumber(r.p50Ns / 1000), formatNumber(r.p99Ns / 1000), Math.round(r.opsPerSec), ratio(r.nsPerOp, base.nsPerOp)]);
+}
+
+const HEADERS = ['candidate', 'median µs/request', 'p50 µs', 'p99 µs', 'requests/s', 'ratio to raw'];
+
+async function compare(clients: Client[], opsPerRound: number, rounds: number): Promise<LatencyMeasured[]> {
+  for (const c of clients) if (!(await c.get('/api/echo'))) throw new Error(`${c.name}: a request failed during set-up`);
+  return sideBySideLatency(
+    clients.map((c) => ({
+      name: c.name,
+      once: () =>
+        c.get('/api/echo').then((good) => {
+          if (!good) throw new Error(`${c.name}: request failed`);
+        }),
+    })),
+    { opsPerRound, rounds },
+  );
+}
+
+/** Section 1a: per-request overhead in process (no-op transport: only the interceptor/wrapper cost). */
+export async function benchOverheadInProcess(): Promise<string> {
+  const seed = fakeSeed();
+  const acct = account('http://127.0.0.1:9');
+  const axiosResults = await compare(axiosClients.map((f) => f(acct, seed, { adapter: noopAxiosAdapter })), 2_000, 31);
+  const fetchResults = await compare(fetchClients.map((f) => f(acct, seed, { fetch: noopFetch })), 2_000, 31);
+  return [
+    '## Per-request overhead, in process',
+    '',
+    'A no-op transport: an axios `adapter` that resolves at once, a base `fetch` that returns a clone of one prebuilt `Response` (its body is read, as a caller would). ' +
+      'Every candidate holds a valid token, so this is the cost of the interceptor or wrapper on every request. Medians of 31 throughput rounds of 2,000 requests; p50/p99 of single requests from 31 interleaved latency rounds.',
+    '',
+    table(HEADERS, rows(axiosResults)),
+    '',
+    table(HEADERS, rows(fetchResults)),
+  ].join('\n');
+}
+
+/** Section 1b: per-request overhead over loopback against a fast local server (answers 200 `{}` without checking anything). */
+export async function benchOverheadLoopback(): Promise<string> {
+  const server = await listen((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
+      res.end('{}');
+    });
+  });
+  try {
+    const seed = fakeSeed();
+    const acct = account(server.url);
+    const axiosResults = await compare(axiosClients.map((f) => f(acct, seed)), 300, 21);
+    const fetchResults = await compare(fetchClients.map((f) => f(acct, seed)), 300, 21);
+    return [
+      '## Per-request overhead, over loopback',
+      '',
+      'One request at a time against a local server on 127.0.0.1 that answers 200 `{}` at once (keep-alive; axios over one `http.Agent`, fetch over Node\'s built-in fetch). ' +
+        'Medians of 21 throughput rounds of 300 requests; p50/p99 of single requests from 21 interleaved latency rounds.',
+      '',
+      table(HEADERS, rows(axiosResults)),
+      '',
+      table(HEADERS, rows(fetchResults)),
+    ].join('\n');
+  } finally {
+    await server.close();
+  }
+}
