@@ -9,7 +9,7 @@ import {
   type Auth0GetToken,
   type Auth0RefreshTokenOptions,
 } from './auth0-token.js';
-import { coreEndpoints, isCoreTokenRejected, readTokenPair, refreshCoreToken } from './core-api.js';
+import { coreEndpoints, isCoreTokenRejected, readTokenPair, refreshCoreToken } from '@auth/datarhei-password';
 
 interface DatarheiAuth0BaseOptions {
   /** The Core server, e.g. `https://core.example.com` (a path prefix behind a proxy is kept). */
