@@ -299,7 +299,11 @@ class Session implements AuthSession {
       const fresh = await this.#attempt('login', (ctx) => this.strategy.login(ctx));
       return this.#commit(completeTokenSet(fresh, this.#now()), 'login', started);
     };
-    return this.#store.coordinate ? this.#store.coordinate(this.#key, renew, { signal: this.#closer.signal }) : renew(undefined);
+    if (this.#store.coordinate) return this.#store.coordinate(this.#key, renew, { signal: this.#closer.signal });
+    // Without coordination, still look at the store: another session sharing it may have rotated the
+    // refresh token since we loaded, and spending our stale one would cost a 401 and a needless login.
+    const latest = await this.#store.get(this.#key).catch(() => undefined);
+    return renew(latest);
   }
 
   /** Stores new tokens (before anyone uses them: a rotated refresh token must not be lost), then serves them. */
