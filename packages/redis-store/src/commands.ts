@@ -17,27 +17,42 @@ export function script(lua: string): Script {
  * Runs one Redis command with a deadline. ioredis may keep a command in its offline queue until the
  * connection comes back (forever, with some options); the caller gets a typed error after `timeoutMs`.
  */
-export async function command<T>(what: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+export async function command<T>(what: string, timeoutMs: number, run: () => Promise<T>, redis?: Redis): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let cleanup = () => {};
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RedisUnavailableError(`redis-store: Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
+    // A client without an offline queue refuses commands while it (re)connects: wait for it, within the deadline.
+    if (redis && redis.status !== 'ready' && redis.options.enableOfflineQueue === false && redis.status !== 'end' && redis.status !== 'wait') {
+      const ready = new Promise<void>((resolve) => {
+        redis.once('ready', resolve);
+        cleanup = () => redis.off('ready', resolve);
+      });
+      await Promise.race([ready, deadline]);
+    }
     return await Promise.race([run().catch((error: unknown) => Promise.reject(translate(error, what))), deadline]);
   } finally {
     clearTimeout(timer);
+    cleanup();
   }
 }
 
 export function evalScript<T>(redis: Redis, s: Script, keys: readonly string[], args: readonly (string | number)[], timeoutMs: number, what: string): Promise<T> {
-  return command(what, timeoutMs, async () => {
-    try {
-      return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
-    }
-  });
+  return command(
+    what,
+    timeoutMs,
+    async () => {
+      try {
+        return (await redis.evalsha(s.sha, keys.length, ...keys, ...args)) as T;
+      } catch (error) {
+        if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+        return (await redis.eval(s.lua, keys.length, ...keys, ...args)) as T;
+      }
+    },
+    redis,
+  );
 }
 
 /** Redis's own refusals (ReplyError: WRONGTYPE, OOM…) are server errors; everything else means no answer. */

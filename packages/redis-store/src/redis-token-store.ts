@@ -115,7 +115,7 @@ class Store implements RedisTokenStore {
     const k = this.#keys(key);
     let row: (string | null)[];
     try {
-      row = await command('HMGET', this.#timeoutMs, () => this.#redis.hmget(k.tokens, 'g', 'd'));
+      row = await command('HMGET', this.#timeoutMs, () => this.#redis.hmget(k.tokens, 'g', 'd'), this.#redis);
     } catch (error) {
       if (this.#local && isUnavailable(error)) {
         this.#logger.warn('redis-store: Redis unreachable; using this process\'s last tokens', { key });
@@ -158,7 +158,7 @@ class Store implements RedisTokenStore {
     const k = this.#keys(key);
     this.#mirror.delete(key);
     try {
-      await command('DEL', this.#timeoutMs, () => this.#redis.del(k.tokens));
+      await command('DEL', this.#timeoutMs, () => this.#redis.del(k.tokens), this.#redis);
     } catch (error) {
       if (!(this.#local && isUnavailable(error))) throw error;
       this.#logger.warn('redis-store: Redis unreachable; the tokens were forgotten in this process only', { key });
@@ -237,7 +237,8 @@ class Store implements RedisTokenStore {
   #listen(channel: string): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (!this.#subscriber) {
-      const sub = this.#redis.duplicate();
+      // Its own queue: SUBSCRIBE waits for the connection (bounded by the command deadline below).
+      const sub = this.#redis.duplicate({ enableOfflineQueue: true });
       sub.on('error', () => {});
       sub.on('message', (ch: string) => {
         const wakers = this.#wakers.get(ch);
