@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, createAuthSession, type AuthSession, type AuthSessionOptions, type Logger } from '@auth/core';
+import { AuthError, createAuthSession, memoryTokenStore, type AuthSession, type AuthSessionOptions, type Logger } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
 import { openLoyaltyAdmin, type OpenLoyaltyAdminOptions } from '@auth/openloyalty-admin';
 
@@ -116,6 +116,22 @@ describe('openLoyaltyAdmin: login and refresh', () => {
     const replay = await fetch(`${s.url}/api/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: first.refreshToken }) });
     expect(replay.status).toBe(401);
     expect(s.counters).toMatchObject({ logins: 1, refreshes: 2 });
+  });
+
+  it('sessions sharing a store never spend a refresh token another one has rotated away', async () => {
+    const s = await start();
+    const store = memoryTokenStore();
+    const a = session(s, { store });
+    const b = session(s, { store });
+    const first = await a.getToken();
+    expect((await b.getToken()).accessToken).toBe(first.accessToken);
+    const rotated = await a.refresh();
+    // B still holds the first token; the server rejects it: B must adopt A's pair, not refresh with the dead one.
+    s.revokeAccessTokens();
+    expect((await b.tokenRejected(first.accessToken)).refreshToken).toBe(rotated.refreshToken);
+    await b.refresh();
+    await a.getToken();
+    expect(s.counters).toMatchObject({ logins: 1, refreshes: 2, refreshesRejected: 0 });
   });
 
   it('falls back to a login when the refresh token is dead', async () => {
