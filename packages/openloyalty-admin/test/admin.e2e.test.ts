@@ -204,6 +204,25 @@ describe('openLoyaltyAdmin: rejected credentials and configuration', () => {
     expect(inspect(events, { depth: 6 })).not.toContain('Wr0ng-passw0rd-123');
   });
 
+  it('keeps the password and tokens out of errors even when the server echoes them back', async () => {
+    const s = await start();
+    s.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 401, body: { message: `Bad credentials: password ${PASSWORD} is wrong` } } });
+    const sess = session(s, { retry: { retries: 1, baseDelayMs: 5, maxDelayMs: 10 } });
+    const rejected = await sess.getToken().catch((e: unknown) => e);
+    expect(rejected).toMatchObject({ code: 'CREDENTIALS_REJECTED' });
+    expectNoSecret(rejected, PASSWORD);
+    const tokens = await sess.getToken();
+    s.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 500, body: { message: `cannot rotate ${tokens.refreshToken}` } }, times: 2 });
+    const failed = await sess.refresh().catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'SERVER_ERROR', operation: 'refresh' });
+    expect((failed as Error).message).toContain('[redacted]');
+    expectNoSecret(failed, tokens.refreshToken!, tokens.accessToken, PASSWORD);
+    s.faults.add({ endpoint: 'revoke', fault: { kind: 'status', status: 500, body: { message: `token ${tokens.accessToken}` } }, times: 2 });
+    const revokeFailed = await sess.logout().catch((e: unknown) => e);
+    expect(revokeFailed).toMatchObject({ code: 'SERVER_ERROR', operation: 'revoke' });
+    expectNoSecret(revokeFailed, tokens.accessToken, tokens.refreshToken!);
+  });
+
   it('rejects unusable options with CONFIGURATION and no HTTP call', () => {
     expect(() => openLoyaltyAdmin({ baseUrl: 'not a url', username: 'a', password: PASSWORD })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
     expect(() => openLoyaltyAdmin({ baseUrl: 'ftp://x.test', username: 'a', password: PASSWORD })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
