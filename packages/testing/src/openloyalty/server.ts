@@ -117,9 +117,11 @@ export interface OpenLoyaltyCounters {
   rateLimited: number;
   /** Successful `GET /api/token/revoke` calls. */
   revokes: number;
+  /** Revoke calls answered 401 (missing, expired, invalid or revoked token). */
+  revokesRejected: number;
   /** Calls to protected routes (samples and echo), whatever the answer. */
   apiCalls: number;
-  /** Protected calls answered 401 (missing, expired, invalid or revoked token or key). */
+  /** Protected calls (not revoke) answered 401 (missing, expired, invalid or revoked token or key). */
   apiRejected: number;
   /** Protected calls answered 403 (wrong kind of token). */
   apiForbidden: number;
@@ -253,7 +255,7 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
   const limiters = new Map<string, CallWindow>();
   const requests: OpenLoyaltyRequestRecord[] = [];
 
-  const zero = () => ({ authCalls: 0, logins: 0, refreshes: 0, loginsRejected: 0, refreshesRejected: 0, badRequests: 0, rateLimited: 0, revokes: 0, apiCalls: 0, apiRejected: 0, apiForbidden: 0 });
+  const zero = () => ({ authCalls: 0, logins: 0, refreshes: 0, loginsRejected: 0, refreshesRejected: 0, badRequests: 0, rateLimited: 0, revokes: 0, revokesRejected: 0, apiCalls: 0, apiRejected: 0, apiForbidden: 0 });
   let c = zero();
   const counters: OpenLoyaltyCounters = {
     get authCalls() { return c.authCalls; },
@@ -265,6 +267,7 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
     get rejectedAuthCalls() { return c.loginsRejected + c.refreshesRejected; },
     get rateLimited() { return c.rateLimited; },
     get revokes() { return c.revokes; },
+    get revokesRejected() { return c.revokesRejected; },
     get apiCalls() { return c.apiCalls; },
     get apiRejected() { return c.apiRejected; },
     get apiForbidden() { return c.apiForbidden; },
@@ -282,8 +285,9 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
     c.badRequests += 1;
     send(res, 400, { code: 400, message });
   };
-  const unauthorized = (res: ServerResponse, message: string) => {
-    c.apiRejected += 1;
+  const unauthorized = (res: ServerResponse, message: string, endpoint: 'api' | 'revoke') => {
+    if (endpoint === 'revoke') c.revokesRejected += 1;
+    else c.apiRejected += 1;
     send(res, 401, { code: 401, message }, { 'www-authenticate': 'Bearer' });
   };
   const forbidden = (res: ServerResponse) => {
@@ -357,19 +361,19 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
   }
 
   /** The caller behind a protected request: answers 401 itself and returns undefined when there is none. */
-  async function authenticate(req: IncomingMessage, url: URL, res: ServerResponse): Promise<{ kind: 'admin' | 'member' | 'api-key'; principal: Principal } | undefined> {
+  async function authenticate(req: IncomingMessage, url: URL, res: ServerResponse, endpoint: 'api' | 'revoke' = 'api'): Promise<{ kind: 'admin' | 'member' | 'api-key'; principal: Principal } | undefined> {
     const headerKey = req.headers['x-auth-token'];
     const key = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? url.searchParams.get('auth_token') ?? undefined;
     if (key !== undefined) {
       const found = apiKeys.get(key);
-      if (!found || (found.expiresAt !== undefined && found.expiresAt <= now())) return void unauthorized(res, 'Invalid API key.');
+      if (!found || (found.expiresAt !== undefined && found.expiresAt <= now())) return void unauthorized(res, 'Invalid API key.', endpoint);
       const admin = (found.username !== undefined ? admins.find((a) => a.username === found.username) : admins[0]) ?? { username: found.username ?? 'api', id: fixedId(9, 0), roles: ADMIN_ROLES };
       return { kind: 'api-key', principal: { kind: 'admin', username: admin.username, id: admin.id, roles: admin.roles } };
     }
     const token = bearerToken(req);
-    if (token === undefined) return void unauthorized(res, 'Authentication Required');
+    if (token === undefined) return void unauthorized(res, 'Authentication Required', endpoint);
     const result = await issuer.verify(token);
-    if (!result.ok) return void unauthorized(res, result.reason === 'expired' ? 'Expired JWT Token' : 'Invalid JWT Token');
+    if (!result.ok) return void unauthorized(res, result.reason === 'expired' ? 'Expired JWT Token' : 'Invalid JWT Token', endpoint);
     return { kind: result.principal.kind, principal: result.principal };
   }
 
@@ -415,7 +419,7 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
         case 'member-refresh':
           return refresh(req, res, route.store);
         case 'revoke': {
-          const who = await authenticate(req, url, res);
+          const who = await authenticate(req, url, res, 'revoke');
           if (!who) return;
           issuer.dropRefreshTokens((p) => p.kind === who.principal.kind && p.username === who.principal.username && p.store === who.principal.store);
           c.revokes += 1;
