@@ -122,12 +122,19 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     );
   };
 
+  /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
+  const stripOurs = (config: Config): Config => {
+    for (const [name, value] of lastHeaders) if (config.headers.get(name) === value) config.headers.delete(name);
+    return config;
+  };
+
   const onRequest = (config: Config): Config | Promise<Config> => {
     const state = config[STATE];
     if (state === undefined) {
       if (config.skipAuth === true) return config;
       const url = requestUrl(config);
-      if (!url || !session.mayAuthorize(url, origins) || (skip !== undefined && skip(config))) return config;
+      if (!url || !session.mayAuthorize(url, origins)) return stripOurs(config);
+      if (skip !== undefined && skip(config)) return config;
     } else if (state.next) return apply(config, state.next, state);
     const signal = signalOf(config);
     return session.getToken(signal && { signal }).then(
@@ -144,7 +151,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     if (state === undefined) return response;
     release(state);
     // A validateStatus that accepts error statuses: the answer is still checked.
-    if (response.status >= 300) return followUp(config, state, response, response) as Promise<AxiosResponse>;
+    if (response.status >= 300) return followUp(config, state, response, response);
+    // Done with this request: a later `axios(response.config)` is checked afresh.
+    config[STATE] = undefined;
     return response;
   };
 

@@ -81,6 +81,19 @@ describe('attachAuth', () => {
     expect((await session.getToken()).accessToken).not.toBe(token);
   });
 
+  it('also replays when validateStatus lets the 401 through', async () => {
+    server.revokeAccessTokens();
+    const res = await api.get<OpenLoyaltyEcho>('/api/echo', { validateStatus: () => true });
+    expect(res.status).toBe(200);
+    expect(server.counters.refreshes).toBe(1);
+  });
+
+  it('a finished request config sent again to another origin carries no token', async () => {
+    const res = await api.get('/api/echo');
+    await api.request({ ...res.config, baseURL: third.url, url: '/reused' });
+    expect(third.seen).toEqual([expect.objectContaining({ url: '/reused', authorization: undefined })]);
+  });
+
   describe('bodies survive the replay', () => {
     const cases: [string, () => unknown, (echo: OpenLoyaltyEcho) => void][] = [
       ['JSON', () => ({ a: [1, 2], b: 'é' }), (e) => expect(JSON.parse(e.body)).toEqual({ a: [1, 2], b: 'é' })],
