@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createOpenLoyaltyServer } from '@auth/testing';
+import { readConfig, DemoConfigError } from '../src/config.js';
+import { Timeline } from '../src/timeline.js';
+import { runTour, summaryTable, type StepId, type StepResult } from '../src/tour.js';
+
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs the demo as users do (`tsx src/main.ts`), without a terminal. */
+function demo(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: appDir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the tour on the embedded servers', () => {
+  it('plays every step with the expected figures', async () => {
+    let out = '';
+    const summary = await runTour(await readConfig([], {}), new Timeline({ write: (t) => void (out += t), tty: false }));
+    const step = (id: StepId): StepResult => summary.steps.find((s) => s.id === id)!;
+
+    expect(summary.steps.map((s) => [s.id, s.status])).toEqual([
+      ['logins', 'ok'],
+      ['concurrent', 'ok'],
+      ['expiry', 'ok'],
+      ['revoked', 'ok'],
+      ['burst', 'ok'],
+      ['dead-refresh', 'ok'],
+      ['api-key', 'ok'],
+      ['datarhei-password', 'ok'],
+      ['datarhei-auth0', 'ok'],
+    ]);
+    expect(summary.ok).toBe(true);
+    for (const s of summary.steps) expect(s.failed, s.title).toBe(0);
+
+    expect(step('logins')).toMatchObject({ logins: 2, refreshes: 0 });
+    // 400 concurrent requests through two adapters on one session: no auth call at all.
+    expect(step('concurrent')).toMatchObject({ requests: 400, logins: 0, refreshes: 0 });
+    // The storms: exactly one refresh each, no login.
+    expect(step('expiry')).toMatchObject({ requests: 200, refreshes: 1, logins: 0 });
+    expect(step('revoked')).toMatchObject({ requests: 200, refreshes: 1, logins: 0 });
+    // 25 forced logins, never more than 20 in any window, no 429.
+    expect(step('burst')).toMatchObject({ logins: 25, rateLimited: 0 });
+    expect(step('burst').maxAuthCallsInWindow).toBeGreaterThan(0);
+    expect(step('burst').maxAuthCallsInWindow).toBeLessThanOrEqual(20);
+    // The dead refresh token: one (rejected) refresh, then one login.
+    expect(step('dead-refresh')).toMatchObject({ requests: 100, refreshes: 1, logins: 1 });
+    expect(step('api-key')).toMatchObject({ requests: 50, logins: 0, refreshes: 0 });
+    expect(step('datarhei-password')).toMatchObject({ requests: 40, logins: 1, refreshes: 1 });
+    expect(step('datarhei-auth0')).toMatchObject({ requests: 20, logins: 1 });
+
+    // Without a terminal the timeline is plain lines: no carriage returns, no escape codes.
+    expect(out).not.toContain('\r');
+    expect(out).not.toContain('\u001b[');
+    expect(out).toContain('waiting for the 3 s access token to expire');
+    const table = summaryTable(summary);
+    expect(table.split('\n')).toHaveLength(2 + summary.steps.length);
+    expect(table).not.toContain('FAILED');
+  }, 60_000);
+});
+
+describe('configuration', () => {
+  it('reads real targets from flags and environment variables, secrets from the environment only', async () => {
+    const config = await readConfig(['--openloyalty-url', 'https://ol.example.test/', '--openloyalty-admin-user=alice', '--datarhei-url', 'https://core.example.test'], {
+      OPENLOYALTY_ADMIN_PASSWORD: 'pw-1',
+      DATARHEI_USER: 'bob',
+      DATARHEI_PASSWORD: 'pw-2',
+    });
+    expect(config.openloyalty).toMatchObject({ url: 'https://ol.example.test', adminUser: 'alice', adminPassword: 'pw-1', storeCode: 'default' });
+    expect(config.datarhei).toMatchObject({ url: 'https://core.example.test', user: 'bob', password: 'pw-2' });
+    await expect(readConfig(['--openloyalty-password', 'x'], {})).rejects.toThrow(/unknown option --openloyalty-password/);
+  });
+
+  it('asks for a missing secret through the prompt, and names the variable when it cannot ask', async () => {
+    const asked: string[] = [];
+    const config = await readConfig(['--datarhei-url', 'http://127.0.0.1:1', '--datarhei-user', 'admin'], {}, async (q) => {
+      asked.push(q);
+      return 'typed-secret';
+    });
+    expect(config.datarhei?.password).toBe('typed-secret');
+    expect(asked).toEqual(['datarhei Core password of admin: ']);
+    await expect(readConfig(['--datarhei-url', 'http://127.0.0.1:1', '--datarhei-user', 'admin'], {})).rejects.toThrow(new DemoConfigError('datarhei Core password of admin is missing: set DATARHEI_PASSWORD'));
+  });
+
+  it('draws a progress bar only on a terminal', async () => {
+    let tty = '';
+    await new Timeline({ write: (t) => void (tty += t), tty: true }).sleep('waiting', 250);
+    expect(tty).toContain('\r');
+    expect(tty).toContain('▕');
+    let plain = '';
+    await new Timeline({ write: (t) => void (plain += t), tty: false }).sleep('waiting', 50);
+    expect(plain).not.toContain('\r');
+    expect(plain.trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('misconfiguration, as a user runs it', () => {
+  it('a bad URL: one line, exit code 2, no stack trace', async () => {
+    const { code, stderr, stdout } = await demo(['--openloyalty-url', 'not a url', '--openloyalty-admin-user', 'admin'], { OPENLOYALTY_ADMIN_PASSWORD: 'pw' });
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe('demo: --openloyalty-url must be an absolute http(s) URL');
+    expect(stdout).toBe('');
+  }, 30_000);
+
+  it('a missing secret without a terminal: names the variable', async () => {
+    const { code, stderr } = await demo(['--openloyalty-url', 'http://127.0.0.1:9', '--openloyalty-admin-user', 'admin'], { OPENLOYALTY_ADMIN_PASSWORD: '' });
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe('demo: OpenLoyalty password of admin is missing: set OPENLOYALTY_ADMIN_PASSWORD');
+  }, 30_000);
+
+  it('a wrong password on a real server: one line naming the variables, never the password', async () => {
+    const server = await createOpenLoyaltyServer();
+    try {
+      const secret = 'wrong-Secret-4f1c9a';
+      const { code, stderr, stdout } = await demo(['--openloyalty-url', server.url, '--openloyalty-admin-user', 'admin'], { OPENLOYALTY_ADMIN_PASSWORD: secret });
+      expect(code).toBe(2);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^demo: OpenLoyalty refused the login \(CREDENTIALS_REJECTED, HTTP 401\); check OPENLOYALTY_URL, OPENLOYALTY_ADMIN_USER and OPENLOYALTY_ADMIN_PASSWORD$/);
+      expect(stderr + stdout).not.toContain(secret);
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(server.counters.loginsRejected).toBe(1);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
+});
