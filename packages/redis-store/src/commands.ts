@@ -24,13 +24,18 @@ export async function command<T>(what: string, timeoutMs: number, run: () => Pro
     timer = setTimeout(() => reject(new RedisUnavailableError(`redis-store: Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    // A client without an offline queue refuses commands while it (re)connects: wait for it, within the deadline.
-    if (redis && redis.status !== 'ready' && redis.options.enableOfflineQueue === false && redis.status !== 'end' && redis.status !== 'wait') {
-      const ready = new Promise<void>((resolve) => {
-        redis.once('ready', resolve);
-        cleanup = () => redis.off('ready', resolve);
+    // A client without an offline queue refuses commands while a connection attempt is under way (just
+    // after it was created, say): let that attempt finish, within the deadline. A failed attempt
+    // ('reconnecting', 'end') is not waited for: such a client is meant to fail fast.
+    if (redis && (redis.status === 'connecting' || redis.status === 'connect') && redis.options.enableOfflineQueue === false) {
+      const settled = new Promise<void>((resolve) => {
+        const events = ['ready', 'reconnecting', 'end', 'close'] as const;
+        for (const e of events) redis.once(e, resolve);
+        cleanup = () => {
+          for (const e of events) redis.off(e, resolve);
+        };
       });
-      await Promise.race([ready, deadline]);
+      await Promise.race([settled, deadline]);
     }
     return await Promise.race([run().catch((error: unknown) => Promise.reject(translate(error, what))), deadline]);
   } finally {

@@ -105,7 +105,7 @@ class Store implements RedisTokenStore {
     this.#logger = o.logger ?? silentLogger;
   }
 
-  // Hash tag {…} keeps one token set's keys in one slot, so the scripts also run on Redis Cluster.
+  // Hash tag {…}: one token set's keys share a hash slot (what Redis Cluster would need for the scripts).
   #keys(key: string) {
     const base = `${this.#prefix}:{${key}}`;
     return { tokens: `${base}:tokens`, lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:events` };

@@ -100,6 +100,13 @@ describe('Redis going away and coming back', () => {
     await redis.stop();
   });
 
+  it('a client without an offline queue can be used at once: the store lets its first connection attempt finish', async () => {
+    const store = redisTokenStore({ redis: redis.client({ enableOfflineQueue: false }) });
+    closers.push(() => store.close());
+    await store.set('fresh', { tokens: { accessToken: 'a' }, generation: 1 });
+    expect((await store.get('fresh'))?.generation).toBe(1);
+  });
+
   it('cached tokens keep working while Redis is down; renewal fails typed, then works again when Redis is back', async () => {
     const store = redisTokenStore({ redis: redis.client({ maxRetriesPerRequest: 1 }), commandTimeoutMs: 500 });
     closers.push(() => store.close());
