@@ -1,6 +1,12 @@
 import { TokenDecryptionError } from './errors.js';
 
-/** AES-GCM key for tokens at rest: 16, 24 or 32 raw bytes, or a WebCrypto `CryptoKey` for `AES-GCM`. */
+/**
+ * AES-GCM key for tokens at rest: 16, 24 or 32 raw bytes, or a WebCrypto `CryptoKey` for `AES-GCM`.
+ *
+ * @example
+ * const key: EncryptionKey = Buffer.from(process.env.TOKENS_KEY!, 'base64'); // 32 bytes
+ * const store = redisTokenStore({ redis, encryption: { key } });
+ */
 export type EncryptionKey = Uint8Array | CryptoKey;
 
 const PREFIX = 'gcm1:';

@@ -4,8 +4,14 @@ import type { Redis } from 'ioredis';
 import { evalScript, isUnavailable, sleep } from './commands.js';
 import { LIMIT_ACQUIRE, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js';
 
+/**
+ * Options of {@link redisLimiter}.
+ *
+ * @example
+ * const options: RedisLimiterOptions = { redis, key: 'myapp:auth', leaseMs: 10_000, maxWaitMs: 120_000 };
+ */
 export interface RedisLimiterOptions {
-  /** An ioredis client (see {@link RedisTokenStoreOptions.redis} for recommended settings). */
+  /** An ioredis client (recommended: `{ maxRetriesPerRequest: 1 }`). */
   redis: Redis;
   /** Prefix of the limiter's Redis keys. Default `'auth'`. A budget lives at `<key>:{rl:<spec.key>}:calls`. */
   key?: string;

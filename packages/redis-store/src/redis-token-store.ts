@@ -7,6 +7,12 @@ import { TokenCipher, type EncryptionKey } from './encryption.js';
 import { StaleWriteError, TokenDecryptionError } from './errors.js';
 import { ACQUIRE, EXTEND, RELEASE, WRITE } from './scripts.js';
 
+/**
+ * Options of {@link redisTokenStore}.
+ *
+ * @example
+ * const options: RedisTokenStoreOptions = { redis, key: 'myapp:auth', leaseMs: 10_000, waitTimeoutMs: 60_000, onUnavailable: 'error' };
+ */
 export interface RedisTokenStoreOptions {
   /**
    * An ioredis client. Recommended settings for a bounded failure when Redis is down:
@@ -38,7 +44,16 @@ export interface RedisTokenStoreOptions {
   logger?: Logger;
 }
 
-/** A {@link TokenStore} shared by every process that uses the same Redis and key. */
+/**
+ * A {@link TokenStore} shared by every process that uses the same Redis and key.
+ *
+ * @example
+ * const store: RedisTokenStore = redisTokenStore({ redis });
+ * const session = createAuthSession(strategy, { store });
+ * // at shutdown:
+ * session.close();
+ * await store.close();
+ */
 export interface RedisTokenStore extends TokenStore {
   coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>;
   /** Closes the store's own subscriber connection (the `redis` client you passed stays open). */
