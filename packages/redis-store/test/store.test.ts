@@ -233,6 +233,20 @@ describe('redisTokenStore with sessions (OpenLoyalty reference server)', () => {
     expect(server.counters.logins).toBe(1);
   });
 
+  it('every process sees its token revoked at once: one refresh for all of them', async () => {
+    const fleet = Array.from({ length: 6 }, () => session(store()));
+    const first = await fleet[0]!.getToken();
+    await Promise.all(fleet.map((s) => s.getToken()));
+    server.resetCounters();
+    server.revokeAccessTokens();
+    expect(await apiCall(first.accessToken)).toBe(401);
+    const renewed = await Promise.all(fleet.map((s) => s.tokenRejected(first.accessToken)));
+    expect(new Set(renewed.map((t) => t.accessToken)).size).toBe(1);
+    expect(server.counters.refreshes).toBe(1);
+    expect(server.counters.logins).toBe(0);
+    expect(await apiCall(renewed[0]!.accessToken)).toBe(200);
+  });
+
   it('forced logins from many sessions go through the lock one at a time', async () => {
     const fleet = Array.from({ length: 4 }, () => session(store()));
     await Promise.all(fleet.map((s) => s.login()));
