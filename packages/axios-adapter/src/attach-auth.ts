@@ -12,7 +12,17 @@ declare module 'axios' {
   }
 }
 
-/** Options of {@link attachAuth}. */
+/**
+ * Options of {@link attachAuth}.
+ *
+ * @example
+ * const options: AttachAuthOptions = {
+ *   origins: ['https://files.example.com'],
+ *   skip: (config) => config.url === '/health',
+ *   limiter: { maxConcurrent: 10 },
+ *   retryRateLimited: { retries: 1 },
+ * };
+ */
 export interface AttachAuthOptions {
   /**
    * Origins that may carry the token besides the strategy's own (`https://host:port`). Requests to

@@ -2,12 +2,24 @@ import Bottleneck from 'bottleneck/light.js';
 import type BottleneckTypes from 'bottleneck';
 import { AbortedError } from '@auth/core';
 
-/** Anything with Bottleneck's `schedule(fn)`: a `Bottleneck` instance (or a group's limiter), or your own. */
+/**
+ * Anything with Bottleneck's `schedule(fn)`: a `Bottleneck` instance (shared with other code if you
+ * like), or a limiter of your own.
+ *
+ * @example
+ * import Bottleneck from 'bottleneck';
+ * const limiter: RequestLimiter = new Bottleneck({ maxConcurrent: 5, minTime: 20 });
+ */
 export interface RequestLimiter {
   schedule<R>(fn: () => PromiseLike<R>): Promise<R>;
 }
 
-/** A limiter, or the settings of a new `Bottleneck` (e.g. `{ maxConcurrent: 10, minTime: 100 }`). */
+/**
+ * A limiter, or the settings of a new `Bottleneck`.
+ *
+ * @example
+ * const perSecond: LimiterOption = { reservoir: 50, reservoirRefreshAmount: 50, reservoirRefreshInterval: 1_000 };
+ */
 export type LimiterOption = RequestLimiter | BottleneckTypes.ConstructorOptions;
 
 export function toLimiter(option: LimiterOption | undefined): RequestLimiter | undefined {

@@ -1,6 +1,11 @@
 import { AbortedError, parseRetryAfter } from '@auth/core';
 
-/** How API answers of 429 are retried. */
+/**
+ * How API answers of 429 are retried.
+ *
+ * @example
+ * const retry: RateLimitRetryOptions = { retries: 3, maxRetryAfterMs: 10_000, fallbackMs: 2_000 };
+ */
 export interface RateLimitRetryOptions {
   /** Extra attempts after a 429. Default 2. */
   retries?: number;

@@ -1,6 +1,15 @@
 import { isAuthError } from '@auth/core';
 
-/** What an auth error says about the request it stopped: no headers, no body. */
+/**
+ * What an auth error says about the request it stopped: no headers, no body.
+ *
+ * @example
+ * try {
+ *   await authFetch(url);
+ * } catch (error) {
+ *   if (isAuthError(error)) console.error(error.code, (error as AuthError & { request?: RequestContext }).request?.url);
+ * }
+ */
 export interface RequestContext {
   method: string;
   url: string;

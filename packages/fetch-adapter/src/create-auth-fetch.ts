@@ -4,10 +4,26 @@ import { withRequest } from './context.js';
 import { schedule, toLimiter, type LimiterOption } from './limiter.js';
 import { rateLimitWait, sleep, toRetryPolicy, type RateLimitRetryOptions } from './rate-limit-retry.js';
 
-/** Exactly the signature of the global `fetch`. */
+/**
+ * Exactly the signature of the global `fetch`.
+ *
+ * @example
+ * const authFetch: AuthFetch = createAuthFetch(session);
+ * const res = await authFetch('https://api.example.com/items', { method: 'POST', body: JSON.stringify({ a: 1 }) });
+ */
 export type AuthFetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
 
-/** Options of {@link createAuthFetch}. */
+/**
+ * Options of {@link createAuthFetch}.
+ *
+ * @example
+ * const options: AuthFetchOptions = {
+ *   fetch: globalThis.fetch,
+ *   origins: ['https://files.example.com'],
+ *   limiter: { maxConcurrent: 10 },
+ *   retryRateLimited: false,
+ * };
+ */
 export interface AuthFetchOptions {
   /** The `fetch` that sends the requests. Default: the global `fetch`, looked up on every call. */
   fetch?: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
