@@ -54,7 +54,10 @@ export interface AuthSession {
   login(opts?: GetTokenOptions): Promise<TokenSet>;
   /** A refresh now (falls back to login when the refresh token is dead). */
   refresh(opts?: GetTokenOptions): Promise<TokenSet>;
-  /** Revokes on the server where the strategy can, then forgets the tokens here and in the store. */
+  /**
+   * Revokes on the server where the strategy can, then forgets the tokens here and in the store. A
+   * renewal in flight is waited for first, so the tokens it obtains are the ones revoked.
+   */
   logout(): Promise<void>;
   /** The current tokens, to persist elsewhere and pass back with `importTokens` or `initialTokens`. */
   exportTokens(): Promise<TokenSet | undefined>;
@@ -179,6 +182,9 @@ class Session implements AuthSession {
 
   async logout(): Promise<void> {
     await this.#load();
+    // A renewal already in flight would otherwise commit its tokens after the logout (bringing them
+    // back here and in the store, never revoked): let it finish and revoke what it obtained.
+    if (this.#flight) await this.#flight.catch(() => {});
     const tokens = this.#tokens;
     const revoke = this.strategy.revoke;
     this.#invalidate();

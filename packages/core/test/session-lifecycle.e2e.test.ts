@@ -1,0 +1,31 @@
+// Edge cases of a session's life: logout or close while a renewal is in flight, a rejection
+// reported while a renewal that then fails is in flight, a Retry-After longer than the caller allows.
+import { afterEach, expect, it } from 'vitest';
+import { createAuthSession, memoryTokenStore, type Strategy, type TokenSet } from '@auth/core';
+import { startAcme, type Acme } from './acme-server.js';
+import { acmeStrategy } from './acme-strategy.js';
+
+let acme: Acme | undefined;
+afterEach(async () => {
+  await acme?.close();
+  acme = undefined;
+});
+
+it('logout during a renewal: the renewal does not bring the tokens back, and its tokens are revoked', async () => {
+  acme = await startAcme();
+  const revoked: string[] = [];
+  const base = acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password });
+  const strategy: Strategy = { ...base, revoke: async (tokens: TokenSet) => void revoked.push(tokens.accessToken) };
+  const store = memoryTokenStore();
+  const sess = createAuthSession(strategy, { store });
+  await sess.getToken();
+  acme.faults.add({ endpoint: 'refresh', fault: { kind: 'delay', ms: 150 } });
+  const renewal = sess.refresh();
+  await new Promise((r) => setTimeout(r, 30)); // the refresh is on the wire
+  await sess.logout();
+  const renewed = await renewal;
+  expect(await sess.exportTokens()).toBeUndefined();
+  expect(await store.get('acme')).toBeUndefined();
+  // Whatever the renewal obtained was revoked, not left alive on the server.
+  expect(revoked).toContain(renewed.accessToken);
+});
