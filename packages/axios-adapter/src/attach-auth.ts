@@ -113,7 +113,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       lastTokens = tokens;
     }
     const headers = config.headers;
-    for (const [name, value] of lastHeaders) headers.set(name, value);
+    if (typeof headers.set === 'function') for (const [name, value] of lastHeaders) headers.set(name, value);
+    // An interceptor of the caller's replaced the AxiosHeaders with a plain object.
+    else config.headers = Object.assign(headers ?? {}, Object.fromEntries(lastHeaders)) as typeof headers;
     if (state) {
       state.token = tokens.accessToken;
       state.names = lastNames;
@@ -134,7 +136,8 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
   const stripOurs = (config: Config): Config => {
-    for (const [name, value] of lastHeaders) if (config.headers.get(name) === value) config.headers.delete(name);
+    const headers = config.headers;
+    if (headers && typeof headers.get === 'function') for (const [name, value] of lastHeaders) if (headers.get(name) === value) headers.delete(name);
     return config;
   };
 

@@ -94,6 +94,18 @@ describe('attachAuth', () => {
     expect(third.seen).toEqual([expect.objectContaining({ url: '/reused', authorization: undefined })]);
   });
 
+  it('works when an earlier interceptor replaced the headers with a plain object', async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    attachAuth(api2, session);
+    // Registered later, so it runs before ours (axios' default request-interceptor order).
+    api2.interceptors.request.use((c) => Object.assign(c, { headers: { 'x-plain': '1' } }));
+    const { data } = await api2.get<OpenLoyaltyEcho>('/api/echo');
+    expect(data.headers.authorization).toBe('[present]');
+    expect(data.headers['x-plain']).toBe('1');
+    await api2.get(`${third.url}/plain`);
+    expect(third.seen[0]?.authorization).toBeUndefined();
+  });
+
   describe('bodies survive the replay', () => {
     const cases: [string, () => unknown, (echo: OpenLoyaltyEcho) => void][] = [
       ['JSON', () => ({ a: [1, 2], b: 'é' }), (e) => expect(JSON.parse(e.body)).toEqual({ a: [1, 2], b: 'é' })],
