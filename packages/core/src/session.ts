@@ -166,6 +166,8 @@ class Session implements AuthSession {
     const current = this.#tokens;
     const stale = current !== undefined && current.accessToken !== accessToken;
     this.#emitter.emit('rejected', { strategy: this.strategy.name, generation: this.#generation, stale });
+    // The current token is dead even if the renewal in flight fails: never serve it again.
+    if (!stale) this.#invalidate();
     if (this.#flight) return this.#join(this.#flight, opts?.signal);
     if (stale && this.#generation > this.#rejectedGeneration) return current;
     this.#invalidate();

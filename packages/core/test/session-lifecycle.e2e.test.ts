@@ -29,3 +29,18 @@ it('logout during a renewal: the renewal does not bring the tokens back, and its
   // Whatever the renewal obtained was revoked, not left alive on the server.
   expect(revoked).toContain(renewed.accessToken);
 });
+it('a token reported rejected while a renewal is in flight is not served again when that renewal fails', async () => {
+  acme = await startAcme();
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), { retry: { retries: 0 } });
+  const first = await sess.getToken();
+  acme.revokeAccess();
+  acme.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 503 } });
+  const renewal = sess.refresh().catch((e: unknown) => e);
+  const report = sess.tokenRejected(first.accessToken).catch((e: unknown) => e);
+  expect(await renewal).toMatchObject({ code: 'SERVER_ERROR' });
+  expect(await report).toMatchObject({ code: 'SERVER_ERROR' });
+  const next = await sess.getToken();
+  expect(next.accessToken).not.toBe(first.accessToken);
+  // The 503 is answered by the fault plan before the server counts a refresh: one real refresh.
+  expect(acme.counters).toMatchObject({ refreshes: 1, logins: 1 });
+});
