@@ -50,6 +50,21 @@ describe('attachAuth', () => {
     expect(third.seen.every((s) => s.authorization === undefined)).toBe(true);
   });
 
+  it('a redirect from an allowed origin to another origin does not carry the token', async () => {
+    const redirector = await listen((_req, res) => {
+      res.writeHead(302, { location: `${third.url}/redirected` });
+      res.end();
+    });
+    try {
+      const r = axios.create({ baseURL: redirector.url });
+      attachAuth(r, session, { origins: [redirector.url] });
+      expect((await r.get('/go')).status).toBe(200);
+      expect(third.seen).toEqual([expect.objectContaining({ url: '/redirected', authorization: undefined })]);
+    } finally {
+      await redirector.close();
+    }
+  });
+
   it('sends the token to origins added with options.origins', async () => {
     const shared = axios.create();
     attachAuth(shared, session, { origins: [third.url] });

@@ -57,6 +57,20 @@ describe('createAuthFetch', () => {
     expect(third.seen.every((s) => s.authorization === undefined)).toBe(true);
   });
 
+  it('a redirect from an allowed origin to another origin does not carry the token', async () => {
+    const redirector = await listen((_req, res) => {
+      res.writeHead(302, { location: `${third.url}/redirected` });
+      res.end();
+    });
+    try {
+      const f = createAuthFetch(session, { origins: [redirector.url] });
+      expect((await f(`${redirector.url}/go`)).status).toBe(200);
+      expect(third.seen).toEqual([expect.objectContaining({ url: '/redirected', authorization: undefined })]);
+    } finally {
+      await redirector.close();
+    }
+  });
+
   it('sends the token to origins added with options.origins, and not to skipped requests', async () => {
     const f = createAuthFetch(session, { origins: [third.url], skip: (url) => url.pathname === '/skipped' });
     await f(`${third.url}/allowed`);
