@@ -355,7 +355,15 @@ class Session implements AuthSession {
     for (let attempt = 1; ; attempt += 1) {
       if (this.#closer.signal.aborted) throw new AbortedError('the session was closed', { operation, strategy: this.strategy.name });
       try {
-        return await (this.#limiter ? this.#limiter.schedule(() => call(ctx)) : call(ctx));
+        if (!this.#limiter) return await call(ctx);
+        // A call queued behind the limit (a permit returns a window later, a 429 pause) must settle
+        // as soon as the session is closed, and must not be sent once its turn comes.
+        const closed = this.#closer.signal;
+        return await untilAborted(
+          this.#limiter.schedule(() => (closed.aborted ? Promise.reject(new AbortedError('the session was closed', { operation, strategy: this.strategy.name })) : call(ctx))),
+          closed,
+          () => new AbortedError('the session was closed', { operation, strategy: this.strategy.name }),
+        );
       } catch (raw) {
         const error = toAuthError(raw, operation, this.strategy.name);
         const wait = retryDelay(error, attempt, retry);
@@ -405,6 +413,27 @@ function toAuthError(raw: unknown, operation: AuthOperation, strategy: string): 
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => AuthError): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(error());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(error());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -44,3 +44,15 @@ it('a token reported rejected while a renewal is in flight is not served again w
   // The 503 is answered by the fault plan before the server counts a refresh: one real refresh.
   expect(acme.counters).toMatchObject({ refreshes: 1, logins: 1 });
 });
+it('close() settles a caller queued behind the rate limit at once instead of a window later', async () => {
+  acme = await startAcme();
+  const rateLimit = { max: 1, windowMs: 60_000 };
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }), { rateLimit: { key: `close-test:${acme.url}`, ...rateLimit } });
+  await sess.login();
+  const queued = sess.login().catch((e: unknown) => e);
+  await new Promise((r) => setTimeout(r, 20));
+  sess.close();
+  // Without the fix this waits for the permit (60 s) and the test times out.
+  expect(await queued).toMatchObject({ code: 'ABORTED' });
+  expect(acme.counters.logins).toBe(1);
+}, 5_000);
