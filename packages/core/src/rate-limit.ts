@@ -7,6 +7,11 @@ export interface AuthLimiter {
   schedule<T>(call: () => Promise<T>): Promise<T>;
   /** Holds every call back for `ms` (the server answered 429). */
   pause(ms: number): void;
+  /**
+   * Optional: how long calls are still held back by a `pause`, in ms (0 when not paused). The session
+   * rejects with `RATE_LIMITED` at once instead of queueing when this exceeds `maxRetryAfterMs`.
+   */
+  pausedFor?(): number;
 }
 
 export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
@@ -50,6 +55,9 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
     },
     pause(ms) {
       pausedUntil = Math.max(pausedUntil, Date.now() + ms);
+    },
+    pausedFor() {
+      return Math.max(0, pausedUntil - Date.now());
     },
   };
 }

@@ -1,4 +1,4 @@
-import { AbortedError, AuthError, BadResponseError, ConfigurationError, type AuthOperation } from './errors.js';
+import { AbortedError, AuthError, BadResponseError, ConfigurationError, RateLimitedError, type AuthOperation } from './errors.js';
 import { Emitter, type AuthEventHandler, type AuthEventName } from './events.js';
 import { createAuthHttp, type FetchLike } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -354,6 +354,12 @@ class Session implements AuthSession {
     const retry: RetryOptions = { rateLimitedFallbackMs: this.#rateLimit?.windowMs, ...this.#opts.retry };
     for (let attempt = 1; ; attempt += 1) {
       if (this.#closer.signal.aborted) throw new AbortedError('the session was closed', { operation, strategy: this.strategy.name });
+      // The server asked for a longer pause than this session waits out: say so now rather than
+      // queue behind it (an hour's Retry-After would otherwise hold every caller for an hour).
+      const paused = this.#limiter?.pausedFor?.() ?? 0;
+      if (paused > (retry.maxRetryAfterMs ?? 120_000)) {
+        throw new RateLimitedError(`${this.strategy.name}: ${operation} is paused for ${paused} ms after the server's 429`, { operation, strategy: this.strategy.name, retryAfterMs: paused, status: undefined });
+      }
       try {
         if (!this.#limiter) return await call(ctx);
         // A call queued behind the limit (a permit returns a window later, a 429 pause) must settle

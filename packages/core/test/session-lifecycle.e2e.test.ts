@@ -56,3 +56,18 @@ it('close() settles a caller queued behind the rate limit at once instead of a w
   expect(await queued).toMatchObject({ code: 'ABORTED' });
   expect(acme.counters.logins).toBe(1);
 }, 5_000);
+it('after a 429 whose Retry-After exceeds maxRetryAfterMs, later calls reject with RATE_LIMITED at once instead of waiting it out in the limiter', async () => {
+  acme = await startAcme();
+  const rateLimit = { max: 10, windowMs: 1_000 };
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }), {
+    rateLimit: { key: `long-429:${acme.url}`, ...rateLimit },
+    retry: { maxRetryAfterMs: 2_000 },
+  });
+  acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
+  await expect(sess.getToken()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+  // The server asked for an hour: the next caller must not sit in the limiter for it.
+  const second = await sess.getToken().catch((e: unknown) => e);
+  expect(second).toMatchObject({ code: 'RATE_LIMITED' });
+  expect((second as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(3_000_000);
+  expect(acme.counters.logins).toBe(0);
+}, 5_000);
