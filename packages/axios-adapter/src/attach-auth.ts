@@ -180,9 +180,13 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   /** Replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
   const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
-    if (response && replayable(config)) {
+    if (response) {
       const info: ResponseInfo = { status: response.status, headers: { get: (name) => headerValue(response.headers, name) } };
-      if (!state.replayed && session.isTokenRejected(info)) {
+      const rejected = !state.replayed && session.isTokenRejected(info);
+      if (!replayable(config)) {
+        // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
+        if (rejected) session.tokenRejected(state.token).catch(() => {});
+      } else if (rejected) {
         state.replayed = true;
         const signal = signalOf(config);
         return session.tokenRejected(state.token, signal && { signal }).then(
@@ -194,8 +198,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
             throw fail(error, config);
           },
         );
-      }
-      if (response.status === 429 && retry429 && state.rateLimitRetries < retry429.retries) {
+      } else if (response.status === 429 && retry429 && state.rateLimitRetries < retry429.retries) {
         const wait = rateLimitWait(retry429, info.headers!.get('retry-after'));
         if (wait !== undefined) {
           state.rateLimitRetries += 1;

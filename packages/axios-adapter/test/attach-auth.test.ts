@@ -309,6 +309,9 @@ describe('attachAuth', () => {
     const error = (await api.post('/api/echo', Readable.from([Buffer.from('once')]), { headers: { 'content-type': 'text/plain' } }).catch((e: unknown) => e)) as AxiosError;
     expect(error.response?.status).toBe(401);
     expect(server.counters.apiCalls).toBe(1);
+    // The rejection was still reported: the next request gets a renewed token, with one refresh in all.
+    expect((await api.get('/api/echo')).status).toBe(200);
+    expect(server.counters.refreshes).toBe(1);
   });
 
   it('detach() removes the interceptors', async () => {

@@ -55,7 +55,8 @@ export interface AuthFetchOptions {
  *
  * Bodies: strings, `URLSearchParams`, `FormData`, `Blob`, `ArrayBuffer` and typed arrays are sent
  * again as they are, and a `Request`'s body is buffered before the first send. A `ReadableStream`
- * body can be read only once: it is sent once and a rejected answer is returned to the caller as is.
+ * body can be read only once: it is sent once and a rejected answer is returned to the caller as is
+ * (the rejection is still reported, so the next requests carry a renewed token).
  *
  * Errors: the base `fetch`'s own failures (network, its `AbortError`) reach the caller unchanged. A
  * failed login or refresh rejects with the core's `AuthError` (stable `code`), carrying `request`
@@ -124,7 +125,11 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       } catch (error) {
         throw fail(error);
       }
-      if (!replayable) return response;
+      if (!replayable) {
+        // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
+        if (!replayed && session.isTokenRejected(response)) session.tokenRejected(tokens.accessToken).catch(() => {});
+        return response;
+      }
       try {
         if (!replayed && session.isTokenRejected(response)) {
           replayed = true;
