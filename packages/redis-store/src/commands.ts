@@ -66,9 +66,21 @@ function translate(error: unknown, what: string): Error {
   if (error instanceof Error && error.name === 'ReplyError') {
     // Only the error's first word (its class): a reply never echoes our arguments, but stay safe.
     const kind = /^[A-Z_]+/.exec(error.message)?.[0] ?? 'ERR';
-    return new ServerError(`redis-store: Redis refused ${what} (${kind})`, { cause: error });
+    return new ServerError(`redis-store: Redis refused ${what} (${kind})`, { cause: scrub(error) });
   }
-  return new RedisUnavailableError(`redis-store: Redis is unreachable (${what})`, { cause: error });
+  return new RedisUnavailableError(`redis-store: Redis is unreachable (${what})`, { cause: scrub(error) });
+}
+
+/**
+ * ioredis attaches the failed command to its errors (`error.command.args`), and a token write's
+ * arguments are the tokens themselves: keep the cause's name, message and stack, not the arguments.
+ */
+function scrub(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const clean = new Error(error.message);
+  clean.name = error.name;
+  if (error.stack !== undefined) clean.stack = error.stack;
+  return clean;
 }
 
 export function isUnavailable(error: unknown): boolean {

@@ -1,5 +1,6 @@
 import { completeTokenSet, createAuthSession, type AuthSession, type StoredTokens, type TokenSet } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
+import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { redisTokenStore, StaleWriteError, type RedisTokenStore } from '../src/index.js';
@@ -82,6 +83,15 @@ describe('redisTokenStore: storage', () => {
     expect((refused as StaleWriteError).code).toBe('TIMEOUT');
     expect(String((refused as Error).message)).not.toContain('access-2');
     expect((await a.get('k'))?.tokens.accessToken).toBe('access-3');
+  });
+
+  it('an error from Redis carries no token, not even in its cause (ioredis attaches the command and its arguments)', async () => {
+    const a = store();
+    await raw.set('test:{k}:tokens', 'not a hash'); // WRONGTYPE inside the write script
+    const error = await a.set('k', { tokens: tokens(7), generation: 1 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SERVER_ERROR' });
+    const seen = [String(error), inspect(error, { depth: 10 }), inspect((error as Error).cause, { depth: 10, showHidden: true }), JSON.stringify((error as Error).cause)];
+    for (const text of seen) expect(text).not.toMatch(/access-7|refresh-7/);
   });
 });
 
