@@ -296,7 +296,8 @@ class Session implements AuthSession {
         try {
           const started = this.#now();
           const next = await this.#attempt('refresh', (ctx) => refresh.call(this.strategy, current, ctx));
-          const merged: TokenSet = next.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
+          // A refresh that returns no refresh token keeps the old one (APIs that do not rotate).
+          const merged: TokenSet = next?.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
           return await this.#commit(completeTokenSet(merged, this.#now()), 'refresh', started);
         } catch (error) {
           if (!(error instanceof AuthError && error.code === 'REFRESH_REJECTED')) throw error;

@@ -71,3 +71,37 @@ it('after a 429 whose Retry-After exceeds maxRetryAfterMs, later calls reject wi
   expect((second as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(3_000_000);
   expect(acme.counters.logins).toBe(0);
 }, 5_000);
+
+it('a strategy whose refresh returns nothing gets a typed BAD_RESPONSE, not a TypeError', async () => {
+  let logins = 0;
+  const strategy: Strategy = {
+    name: 'sloppy',
+    origins: ['https://api.sloppy.test'],
+    login: async () => ({ accessToken: `opaque-${++logins}`, refreshToken: 'refresh-token-1' }),
+    refresh: async () => undefined as unknown as TokenSet,
+  };
+  const sess = createAuthSession(strategy);
+  const first = await sess.getToken();
+  await expect(sess.tokenRejected(first.accessToken)).rejects.toMatchObject({ code: 'BAD_RESPONSE', operation: 'refresh' });
+});
+
+it('a refresh that returns no refresh token keeps the old one for the next refresh (APIs that do not rotate)', async () => {
+  const used: (string | undefined)[] = [];
+  let serial = 0;
+  const strategy: Strategy = {
+    name: 'no-rotation',
+    origins: ['https://api.no-rotation.test'],
+    login: async () => ({ accessToken: `opaque-${++serial}`, refreshToken: 'long-lived-refresh' }),
+    refresh: async (tokens) => {
+      used.push(tokens.refreshToken);
+      return { accessToken: `opaque-${++serial}` };
+    },
+  };
+  const sess = createAuthSession(strategy);
+  const first = await sess.getToken();
+  const second = await sess.tokenRejected(first.accessToken);
+  const third = await sess.tokenRejected(second.accessToken);
+  expect(used).toEqual(['long-lived-refresh', 'long-lived-refresh']);
+  expect(third).toMatchObject({ accessToken: 'opaque-3', refreshToken: 'long-lived-refresh' });
+  expect(serial).toBe(3);
+});
