@@ -12,10 +12,18 @@ const own = <K extends keyof AxiosRequestConfig>(config: AxiosRequestConfig, key
 export function requestUrl(config: AxiosRequestConfig): URL | undefined {
   const baseURL = own(config, 'baseURL');
   const url = own(config, 'url');
-  let full: unknown = url;
-  if (baseURL && (!isAbsoluteURL(url) || own(config, 'allowAbsoluteUrls') === false)) full = combineURLs(baseURL, url);
+  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  const absolute = isAbsoluteURL(url);
+  if (!baseURL || (absolute && own(config, 'allowAbsoluteUrls') !== false)) return parse(url, page);
+  const combined = parse(combineURLs(baseURL, url), page);
+  // axios before 1.8 ignores allowAbsoluteUrls and sends an absolute url as it is: allow only what is right either way.
+  if (absolute && combined && parse(url, page)?.origin !== combined.origin) return undefined;
+  return combined;
+}
+
+function parse(url: unknown, base: string | undefined): URL | undefined {
   try {
-    return new URL(full as string | URL, (globalThis as { location?: { href?: string } }).location?.href);
+    return new URL(url as string | URL, base);
   } catch {
     return undefined;
   }
