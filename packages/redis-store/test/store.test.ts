@@ -127,6 +127,30 @@ describe('redisTokenStore: lock, lease and fencing', () => {
     expect(await b.get('k')).toEqual({ tokens: tokens(1), generation: 1 });
   });
 
+  it('a holder whose lease ended does not release the lock of the process that took over', async () => {
+    const a = store();
+    const b = store();
+    let bHolds!: () => void;
+    const bHolding = new Promise<void>((r) => (bHolds = r));
+    let finishB!: () => void;
+    const bGate = new Promise<void>((r) => (finishB = r));
+    let bDone: Promise<unknown> | undefined;
+    await a.coordinate('k', async () => {
+      await raw.del('test:{k}:lock'); // a's lease ends (it stalled)
+      bDone = b.coordinate('k', async () => {
+        bHolds();
+        await bGate;
+      });
+      await bHolding;
+    });
+    // a is done and released: b's lock must still be there, with b's owner value.
+    const holder = await raw.get('test:{k}:lock');
+    expect(holder).not.toBeNull();
+    finishB();
+    await bDone;
+    expect(await raw.get('test:{k}:lock')).toBeNull();
+  });
+
   it('a process that died holding the lock loses it when the lease ends; the others renew once', async () => {
     const s = store({ leaseMs: 10_000 });
     await s.set(server.url, { tokens: await expiredTokens(), generation: 1 });
