@@ -126,6 +126,11 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
     return res.status !== 401;
   }
 
+  // A pair obtained by a revoke's renewal, keyed by the token set being revoked: when the revoke call
+  // then fails and the session retries it, the original refresh token is already spent, so the retry
+  // must revoke with this pair (or logout would succeed while the rotated refresh token lives on).
+  const renewedForRevoke = new WeakMap<TokenSet, TokenSet>();
+
   return {
     name,
     origins: [base.origin],
@@ -141,7 +146,8 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
       if (!tokens.refreshToken) throw new RefreshRejectedError(`${name}: no refresh token to refresh with`, { strategy: name });
       return refreshWith(tokens.refreshToken, ctx);
     },
-    async revoke(tokens, ctx) {
+    async revoke(original, ctx) {
+      const tokens = renewedForRevoke.get(original) ?? original;
       // Revoke needs a live access token. When ours has expired (or was invalidated), renew it once
       // with the refresh token, then revoke: that kills the rotated refresh token as well.
       const expired = tokens.expiresAt !== undefined && ctx.now() >= tokens.expiresAt;
@@ -155,6 +161,7 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
         if (isAuthError(error) && error.code === 'REFRESH_REJECTED') return;
         throw error;
       }
+      renewedForRevoke.set(original, renewed);
       await revokeWith(renewed.accessToken, ctx);
     },
   };

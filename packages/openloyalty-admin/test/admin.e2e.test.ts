@@ -188,6 +188,17 @@ describe('openLoyaltyAdmin: logout', () => {
     expect(s.counters).toMatchObject({ revokes: 1, revokesRejected: 1, refreshes: 1, apiRejected: 0 });
     expect(s.liveRefreshTokens()).toBe(0);
   });
+
+  it('a revoke retried after a 5xx uses the refresh token it rotated, so logout still kills every refresh token', async () => {
+    const s = await start();
+    const imported = await s.issueTokens({ username: 'admin@example.com', accessTokenTtlSec: -30 });
+    const sess = session(s, { initialTokens: { accessToken: imported.token, refreshToken: imported.refresh_token } });
+    // The renewal inside logout rotates the refresh token; then the revoke itself fails once.
+    s.faults.add({ endpoint: 'revoke', fault: { kind: 'status', status: 503 } });
+    await sess.logout();
+    expect(s.counters).toMatchObject({ revokes: 1, refreshes: 1, refreshesRejected: 0, logins: 0 });
+    expect(s.liveRefreshTokens('admin@example.com')).toBe(0);
+  });
 });
 
 describe('openLoyaltyAdmin: rejected credentials and configuration', () => {
