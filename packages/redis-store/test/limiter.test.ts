@@ -79,6 +79,25 @@ describe('redisLimiter: one sliding window for the fleet', () => {
     expect(await raw.zcard('rl:{rl:ol-admin}:calls')).toBe(1);
   });
 
+  it('a call that runs longer than the lease keeps its permit (heartbeat): no other process starts meanwhile', async () => {
+    const tight = { ...spec, max: 1, windowMs: 200 };
+    const a = redisLimiter({ redis: redis.client(), key: 'rl', leaseMs: 150 })(tight);
+    const b = redisLimiter({ redis: redis.client(), key: 'rl', leaseMs: 150 })(tight);
+    const order: string[] = [];
+    let started!: () => void;
+    const aStarted = new Promise<void>((r) => (started = r));
+    const first = a.schedule(async () => {
+      order.push('a start');
+      started();
+      await new Promise((r) => setTimeout(r, 800)); // several leases long
+      order.push('a end');
+    });
+    await aStarted;
+    await b.schedule(async () => void order.push('b start'));
+    await first;
+    expect(order).toEqual(['a start', 'a end', 'b start']);
+  });
+
   it('when Redis loses the window (restart without persistence), calls are held for lease + window', async () => {
     const l = redisLimiter({ redis: redis.client(), key: 'rl', leaseMs: 500, maxWaitMs: 200 })(spec);
     await l.schedule(login);
