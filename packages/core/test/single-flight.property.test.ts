@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAuthSession, RefreshRejectedError, type Strategy, type TokenSet } from '@auth/core';
+import { createAuthSession, RefreshRejectedError, ServerError, type Strategy, type TokenSet } from '@auth/core';
 
-type Command = { k: 'get' } | { k: 'reject-latest' } | { k: 'reject-first' } | { k: 'tick'; ms: number };
+type Command = { k: 'get' } | { k: 'reject-latest' } | { k: 'reject-first' } | { k: 'refresh' } | { k: 'tick'; ms: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.constant({ k: 'get' as const }) },
   { weight: 2, arbitrary: fc.constant({ k: 'reject-latest' as const }) },
   { weight: 1, arbitrary: fc.constant({ k: 'reject-first' as const }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'refresh' as const }) },
   { weight: 2, arbitrary: fc.integer({ min: 1, max: 15 }).map((ms) => ({ k: 'tick' as const, ms })) },
 );
 
@@ -16,20 +17,28 @@ const serialOf = (t: TokenSet) => Number(t.accessToken.slice(1));
 describe('single-flight under random interleavings (fast-check)', () => {
   it('at most one renewal per expired or rejected token, every caller settles, nobody gets a token older than one already reported rejected', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.array(command, { minLength: 1, maxLength: 40 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), async (s, commands, refreshDeadPlan) => {
+      fc.asyncProperty(fc.scheduler(), fc.array(command, { minLength: 1, maxLength: 40 }), fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }), async (s, commands, refreshDeadPlan, transientPlan) => {
         let now = 1_000;
         let serial = 0;
         let inFlight = 0;
         let maxInFlight = 0;
         let refreshCalls = 0;
+        let authCalls = 0;
+        // Some auth calls fail transiently (a 5xx after the retries): the token they were renewing stays rejected.
+        const transient = () => transientPlan[authCalls++ % transientPlan.length] === 0;
+        let renewing: number | undefined;
         const rejected = new Set<number>();
         let maxRejected = 0;
         const renewedFrom = new Set<number>();
+        /** Tokens a caller asked to renew explicitly with `session.refresh()`. */
+        const forced = new Set<number>();
         const problems: string[] = [];
         let current: TokenSet | undefined;
 
         const mint = (): TokenSet => {
           serial += 1;
+          if (renewing !== undefined) renewedFrom.add(renewing);
+          renewing = undefined;
           current = { accessToken: `t${serial}`, refreshToken: `r${serial}`, expiresAt: now + 10, issuedAt: now };
           return current;
         };
@@ -44,22 +53,24 @@ describe('single-flight under random interleavings (fast-check)', () => {
             enter();
             await s.schedule(Promise.resolve(), 'login');
             inFlight -= 1;
+            if (transient()) throw new ServerError();
             return mint();
           },
           async refresh(tokens) {
             enter();
             const from = serialOf(tokens);
-            if (!(now >= tokens.expiresAt! || rejected.has(from))) problems.push(`refresh of t${from} that was neither expired nor rejected`);
+            if (!(now >= tokens.expiresAt! || rejected.has(from) || forced.has(from))) problems.push(`refresh of t${from} that was neither expired nor rejected`);
             if (renewedFrom.has(from)) problems.push(`second renewal of t${from}`);
-            renewedFrom.add(from);
+            renewing = from;
             const dead = refreshDeadPlan[refreshCalls++ % refreshDeadPlan.length];
             await s.schedule(Promise.resolve(), 'refresh');
             inFlight -= 1;
             if (dead) throw new RefreshRejectedError();
+            if (transient()) throw new ServerError();
             return mint();
           },
         };
-        const session = createAuthSession(strategy, { now: () => now, refreshAhead: { ratio: 0, minMs: 0, maxMs: 0 } });
+        const session = createAuthSession(strategy, { now: () => now, refreshAhead: { ratio: 0, minMs: 0, maxMs: 0 }, retry: { retries: 0 } });
 
         let first: TokenSet | undefined;
         let latest: TokenSet | undefined;
@@ -80,6 +91,9 @@ describe('single-flight under random interleavings (fast-check)', () => {
               now += c.ms;
               done();
               return Promise.resolve();
+            case 'refresh':
+              if (current) forced.add(serialOf(current));
+              return session.refresh().then(receive(floor, `refresh #${i}`)).finally(done);
             case 'get':
               return session.getToken().then(receive(floor, `get #${i}`)).finally(done);
             case 'reject-latest':
