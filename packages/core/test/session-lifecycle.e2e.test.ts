@@ -105,3 +105,23 @@ it('a refresh that returns no refresh token keeps the old one for the next refre
   expect(third).toMatchObject({ accessToken: 'opaque-3', refreshToken: 'long-lived-refresh' });
   expect(serial).toBe(3);
 });
+
+it('a 429 without Retry-After pauses for the declared rate-limit window, then succeeds; an HTTP-date Retry-After is honoured too', async () => {
+  acme = await startAcme();
+  const rateLimit = { max: 10, windowMs: 300 };
+  const limited: number[] = [];
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }), {
+    rateLimit: { key: `no-retry-after:${acme.url}`, ...rateLimit },
+    on: { 'rate-limited': (e) => limited.push(e.retryAfterMs) },
+  });
+  acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429 } });
+  await sess.getToken();
+  expect(limited).toEqual([300]);
+  acme.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 429, headers: { 'retry-after': new Date(Date.now() + 2_000).toUTCString() } } });
+  const renewed = await sess.refresh();
+  expect(renewed.accessToken).toEqual(expect.any(String));
+  expect(limited).toHaveLength(2);
+  expect(limited[1]).toBeGreaterThan(0);
+  expect(limited[1]).toBeLessThanOrEqual(2_000);
+  expect(acme.counters).toMatchObject({ logins: 1, refreshes: 1 });
+});
