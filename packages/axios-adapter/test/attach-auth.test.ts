@@ -3,7 +3,7 @@ import axios, { AxiosError, type AxiosInstance } from 'axios';
 import Bottleneck from 'bottleneck';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError, isAuthError, type AuthSession } from '@auth/core';
-import { attachAuth } from '@auth/axios-adapter';
+import { attachAuth } from '../src/index.js';
 import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer } from '@auth/testing';
 import { adminSession, startOpenLoyalty, startRecorder, waitFor, type Recorder } from './fixtures/servers.js';
 

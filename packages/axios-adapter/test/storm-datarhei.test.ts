@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { attachAuth } from '@auth/axios-adapter';
+import { attachAuth } from '../src/index.js';
 import type { DatarheiServer } from '@auth/testing';
 import { datarheiSession, startDatarhei } from './fixtures/servers.js';
 

@@ -1,7 +1,7 @@
 import type axios from 'axios';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { AuthSession } from '@auth/core';
-import { attachAuth, type AttachAuthOptions } from '@auth/axios-adapter';
+import { attachAuth, type AttachAuthOptions } from '../src/index.js';
 
 describe('public types', () => {
   it('attachAuth returns a detach function; skipAuth is part of the axios config', () => {

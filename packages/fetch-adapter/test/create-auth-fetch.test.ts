@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import Bottleneck from 'bottleneck';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { AuthError, isAuthError, type AuthSession } from '@auth/core';
-import { createAuthFetch, type AuthFetch } from '@auth/fetch-adapter';
+import { createAuthFetch, type AuthFetch } from '../src/index.js';
 import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer } from '@auth/testing';
 import { adminSession, startOpenLoyalty, startRecorder, waitFor, type Recorder } from '../../axios-adapter/test/fixtures/servers.js';
 

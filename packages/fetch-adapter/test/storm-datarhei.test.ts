@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuthFetch, type AuthFetch } from '@auth/fetch-adapter';
+import { createAuthFetch, type AuthFetch } from '../src/index.js';
 import type { DatarheiServer } from '@auth/testing';
 import { datarheiSession, startDatarhei } from '../../axios-adapter/test/fixtures/servers.js';
 
