@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RateLimitedError, silentLogger, slidingWindowLimiter, type AuthLimiter, type AuthLimiterFactory, type Logger, type RateLimitSpec } from '@auth/core';
 import type { Redis } from 'ioredis';
 import { evalScript, isUnavailable, sleep } from './commands.js';
-import { LIMIT_ACQUIRE, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js';
+import { LIMIT_ACQUIRE, LIMIT_DROP, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js';
 
 /**
  * Options of {@link redisLimiter}.
@@ -123,7 +123,12 @@ class FleetLimiter implements AuthLimiter {
         [id, this.#spec.max, this.#spec.windowMs, this.#leaseMs, this.#epoch, randomUUID()],
         this.#timeoutMs,
         'the rate window',
-      );
+      ).catch((error: unknown) => {
+        // The request may still reach Redis (ioredis replays its offline queue after reconnecting):
+        // queued after it, this gives back a permit no call would use (it would hold the budget for lease + window).
+        void evalScript(this.#redis, LIMIT_DROP, [this.#keys.calls], [id], this.#timeoutMs, 'the rate permit').catch(() => {});
+        throw error;
+      });
       if (this.#epoch !== '' && epoch !== this.#epoch) this.#logger.warn('redis-store: the shared rate window was lost (Redis restarted?); holding auth calls for one window', { key: this.#spec.key });
       this.#epoch = epoch;
       if (granted === 1) return;

@@ -207,6 +207,9 @@ class Store implements RedisTokenStore {
       try {
         answer = await evalScript<number>(this.#redis, ACQUIRE, [k.lock, k.fence], [owner, this.#leaseMs], this.#timeoutMs, 'the lock');
       } catch (error) {
+        // The request may still reach Redis (ioredis replays its offline queue after reconnecting; a
+        // reply may be lost with the connection): queued after it, this undoes a lock nobody would hold.
+        void evalScript(this.#redis, RELEASE, [k.lock], [owner, k.channel], this.#timeoutMs, 'the lock release').catch(() => {});
         if (this.#local && isUnavailable(error)) {
           this.#logger.warn('redis-store: Redis unreachable; renewing without the fleet lock', { key });
           return renew(copy(this.#mirror.get(key)));

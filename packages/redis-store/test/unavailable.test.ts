@@ -107,6 +107,24 @@ describe('Redis going away and coming back', () => {
     expect((await store.get('fresh'))?.generation).toBe(1);
   });
 
+  it('a lock or a permit asked for while Redis was down, given up on, is not taken when the offline queue is replayed', async () => {
+    const client = redis.client(); // ioredis defaults: offline queue on, commands replayed after reconnecting
+    const store = redisTokenStore({ redis: client, key: 'ghost', commandTimeoutMs: 300 });
+    closers.push(() => store.close());
+    const limiter = redisLimiter({ redis: client, key: 'ghost', commandTimeoutMs: 300 })({ key: 'b', max: 5, windowMs: 60_000 });
+    await client.ping();
+    await redis.kill();
+    await expect(store.coordinate('k', async () => 1)).rejects.toMatchObject({ code: 'NETWORK' });
+    await expect(limiter.schedule(async () => 1)).rejects.toMatchObject({ code: 'NETWORK' });
+    await redis.start();
+    const raw = redis.client();
+    for (let i = 0; i < 100 && client.status !== 'ready'; i += 1) await new Promise((r) => setTimeout(r, 20));
+    await client.ping(); // after everything the client had queued
+    // Nobody holds the lock, nobody holds a permit: the fleet is not stalled by requests nobody waits for.
+    expect(await raw.get('ghost:{k}:lock')).toBeNull();
+    expect(await raw.zcard('ghost:{rl:b}:calls')).toBe(0);
+  });
+
   it('cached tokens keep working while Redis is down; renewal fails typed, then works again when Redis is back', async () => {
     const store = redisTokenStore({ redis: redis.client({ maxRetriesPerRequest: 1 }), commandTimeoutMs: 500 });
     closers.push(() => store.close());
