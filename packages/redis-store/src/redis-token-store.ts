@@ -307,8 +307,9 @@ class Store implements RedisTokenStore {
     let tokens: unknown;
     try {
       tokens = JSON.parse(json);
-    } catch (error) {
-      throw new TokenDecryptionError('redis-store: the stored tokens are not valid JSON', { cause: error });
+    } catch {
+      // No cause: V8's SyntaxError quotes the start of the text, which may be a token.
+      throw new TokenDecryptionError('redis-store: the stored tokens are not valid JSON');
     }
     if (!tokens || typeof (tokens as TokenSet).accessToken !== 'string') throw new TokenDecryptionError('redis-store: the stored value is not a token set');
     return tokens as TokenSet;

@@ -98,6 +98,14 @@ describe('encryption at rest (AES-GCM, WebCrypto)', () => {
     expect(log.text()).not.toContain(t.accessToken);
   });
 
+  it('a stored value that is not JSON is reported without quoting it, not even in the cause', async () => {
+    await raw.hset('enc:{k}:tokens', 'g', '1', 'd', 'secret-refresh-token-stored-raw');
+    const error = await store().get('k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenDecryptionError);
+    const cause = (error as Error).cause;
+    expect(String(error) + String(cause) + JSON.stringify(error)).not.toMatch(/secret-/);
+  });
+
   it('rejects keys of the wrong size', () => {
     expect(() => redisTokenStore({ redis: redis.client(), encryption: { key: new Uint8Array(7) } })).toThrow(RangeError);
   });
