@@ -11,6 +11,8 @@ export interface OpenLoyaltyTarget {
   /** Member credentials; the member part is skipped when absent on a real server. */
   memberUser?: string;
   memberPassword?: string;
+  /** An API key; the API-key part is skipped when absent on a real server. */
+  apiKey?: string;
 }
 
 export interface DatarheiTarget {
@@ -50,6 +52,7 @@ export const OPTIONS = {
   openloyaltyStore: { flag: '--openloyalty-store', env: 'OPENLOYALTY_STORE', help: 'store code (default: default)' },
   openloyaltyMemberUser: { flag: '--openloyalty-member-user', env: 'OPENLOYALTY_MEMBER_USER', help: 'member login (optional)' },
   openloyaltyMemberPassword: { flag: '', env: 'OPENLOYALTY_MEMBER_PASSWORD', secret: true, help: 'member password (env or prompt)' },
+  openloyaltyApiKey: { flag: '', env: 'OPENLOYALTY_API_KEY', secret: true, help: 'API key (optional; env only)' },
   datarheiUrl: { flag: '--datarhei-url', env: 'DATARHEI_URL', help: 'datarhei Core base URL (default: an embedded reference server)' },
   datarheiUser: { flag: '--datarhei-user', env: 'DATARHEI_USER', help: 'Core username' },
   datarheiPassword: { flag: '', env: 'DATARHEI_PASSWORD', secret: true, help: 'Core password (env or prompt)' },
@@ -123,7 +126,8 @@ export async function readConfig(argv: string[], env: Record<string, string | un
     const adminPassword = await secret('openloyaltyAdminPassword', `OpenLoyalty password of ${adminUser}`);
     const memberUser = get('openloyaltyMemberUser');
     const memberPassword = memberUser ? await secret('openloyaltyMemberPassword', `OpenLoyalty password of member ${memberUser}`) : undefined;
-    config.openloyalty = { url, adminUser, adminPassword, storeCode: get('openloyaltyStore') ?? 'default', ...(memberUser ? { memberUser, memberPassword } : {}) };
+    const apiKey = env[OPTIONS.openloyaltyApiKey.env] || undefined;
+    config.openloyalty = { url, adminUser, adminPassword, storeCode: get('openloyaltyStore') ?? 'default', ...(memberUser ? { memberUser, memberPassword } : {}), ...(apiKey ? { apiKey } : {}) };
   } else {
     for (const k of ['openloyaltyAdminUser', 'openloyaltyMemberUser', 'openloyaltyStore'] as const) {
       if (given[k]) throw new DemoConfigError(`${OPTIONS[k].flag} needs ${OPTIONS.openloyaltyUrl.flag} (without it the demo uses its embedded server)`);

@@ -411,8 +411,7 @@ async function setUp(config: DemoConfig, timeline: Timeline, closers: (() => Pro
   if (config.openloyalty) {
     const o = config.openloyalty;
     ctx.ol = { url: o.url, admin: { username: o.adminUser, password: o.adminPassword }, store: o.storeCode, ...(o.memberUser && o.memberPassword ? { member: { username: o.memberUser, password: o.memberPassword } } : {}) };
-    const apiKey = process.env.OPENLOYALTY_API_KEY;
-    if (apiKey) ctx.ol.apiKey = apiKey;
+    if (o.apiKey) ctx.ol.apiKey = o.apiKey;
     timeline.line(`OpenLoyalty: ${o.url} (real server)`);
   } else {
     const server = await createOpenLoyaltyServer({
