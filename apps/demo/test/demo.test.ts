@@ -102,6 +102,39 @@ describe('configuration', () => {
   });
 });
 
+describe('a real server given by flags and environment', () => {
+  it('runs what it can there, skips what needs the embedded controls, and never prints the secrets', async () => {
+    const server = await createOpenLoyaltyServer({ admins: [{ username: 'ops', password: 'Real-Pass-77c1' }], stores: { eu: [{ username: 'm@example.com', password: 'Member-Pass-39' }] } });
+    try {
+      const { code, stdout, stderr } = await demo(['--openloyalty-url', `${server.url}/`, '--openloyalty-admin-user', 'ops', '--openloyalty-store', 'eu', '--burst', '5'], {
+        OPENLOYALTY_ADMIN_PASSWORD: 'Real-Pass-77c1',
+        OPENLOYALTY_MEMBER_USER: 'm@example.com',
+        OPENLOYALTY_MEMBER_PASSWORD: 'Member-Pass-39',
+      });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toContain(`OpenLoyalty: ${server.url} (real server)`);
+      const rows = stdout.split('\n').filter((l) => /^\| \d/.test(l));
+      const result = (title: string) => rows.find((r) => r.includes(title))?.split('|')[3]?.trim();
+      expect(result('Admin and member logins')).toBe('ok');
+      expect(result('200 concurrent requests')).toBe('ok');
+      expect(result('A burst of 5 forced logins')).toBe('ok');
+      expect(result('The access token expires')).toBe('skipped');
+      expect(result('revoked on the server')).toBe('skipped');
+      expect(result('A dead refresh token')).toBe('skipped');
+      expect(result('OpenLoyalty API key')).toBe('skipped');
+      expect(result('password login, then refresh')).toBe('ok');
+      // Two logins in step 1 and five forced ones, nothing else, against the "real" server.
+      expect(server.counters.logins).toBe(7);
+      expect(server.counters.rateLimited).toBe(0);
+      expect(stdout + stderr).not.toContain('Real-Pass-77c1');
+      expect(stdout + stderr).not.toContain('Member-Pass-39');
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
 describe('misconfiguration, as a user runs it', () => {
   it('a bad URL: one line, exit code 2, no stack trace', async () => {
     const { code, stderr, stdout } = await demo(['--openloyalty-url', 'not a url', '--openloyalty-admin-user', 'admin'], { OPENLOYALTY_ADMIN_PASSWORD: 'pw' });
