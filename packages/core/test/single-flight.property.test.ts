@@ -107,7 +107,8 @@ describe('single-flight under random interleavings (fast-check)', () => {
             }
           }
         };
-        const all = commands.map((c, i) => s.schedule(Promise.resolve(), `start ${c.k}`).then(() => run(c, i)));
+        // Callers may fail (transient auth failures): that is settling too; `settled` records it.
+        const all = commands.map((c, i) => s.schedule(Promise.resolve(), `start ${c.k}`).then(() => run(c, i)).catch(() => undefined));
         // Strategy calls are scheduled a few microtasks after the task that causes them: drain the
         // macrotask queue between rounds so that no scheduled task is left unreleased.
         do {
