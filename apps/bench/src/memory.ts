@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { axiosClients, fetchClients } from './clients.js';
 import { table } from './measure.js';
+import { report } from './targets.js';
 
 interface Sample {
   name: string;
@@ -45,6 +46,10 @@ export async function benchMemory(total = 1_000_000): Promise<string> {
     }
   };
   await Promise.all([worker(), worker()]);
+  for (const s of samples.filter((x) => x.name.includes('@auth/'))) {
+    const growth = s.after - s.before;
+    report({ target: `${s.name}: no heap growth beyond a small constant over ${total.toLocaleString('en-US')} requests (≤ 1 MB)`, measured: `${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KB`, met: growth <= 1024 * 1024 });
+  }
   return [
     '## Memory',
     '',

@@ -1,6 +1,7 @@
 import { listen } from '@auth/testing';
 import { axiosClients, fetchClients, type Account, type Client, type Seed } from './clients.js';
 import { formatNumber, ratio, sideBySideLatency, table, type LatencyMeasured } from './measure.js';
+import { report } from './targets.js';
 import { noopAxiosAdapter, noopFetch } from './transport.js';
 
 /** A JWT-shaped token valid for a day (nobody checks its signature here), ~ the size of OpenLoyalty's. */
@@ -44,6 +45,21 @@ export async function benchOverheadInProcess(): Promise<string> {
   const acct = account('http://127.0.0.1:9');
   const axiosResults = await compare(axiosClients.map((f) => f(acct, seed, { adapter: noopAxiosAdapter })), 1_000, 21);
   const fetchResults = await compare(fetchClients.map((f) => f(acct, seed, { fetch: noopFetch })), 1_000, 21);
+  for (const [results, ours] of [
+    [axiosResults, 'axios + @auth/axios-adapter'],
+    [fetchResults, '@auth/fetch-adapter'],
+  ] as const) {
+    const base = results[0]!;
+    const mine = results.find((r) => r.name === ours)!;
+    const peers = results.filter((r) => r !== base && r !== mine);
+    const x = (r: LatencyMeasured) => r.p50Ns / base.p50Ns;
+    report({ target: `${ours}: at most 1.10× ${base.name} in process (median request)`, measured: `${x(mine).toFixed(2)}×`, met: x(mine) <= 1.1 });
+    report({
+      target: `${ours}: lower overhead than every peer in process`,
+      measured: `${x(mine).toFixed(2)}× vs ${peers.map((p) => `${p.name.replace(/^axios \+ /, '')} ${x(p).toFixed(2)}×`).join(', ')}`,
+      met: peers.every((p) => x(mine) < x(p)),
+    });
+  }
   return [
     '## Per-request overhead, in process',
     '',

@@ -2,6 +2,7 @@ import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import { axiosAuthRefresh, axiosJwt, badgateway, oursAxios, oursFetch, type Account, type ClientFactory, type Seed } from './clients.js';
 import { table } from './measure.js';
 import { storm } from './storm.js';
+import { report } from './targets.js';
 
 export type StormCase = 'expired' | 'revoked' | 'dead-refresh';
 
@@ -85,6 +86,17 @@ export async function benchStorms(sizes: number[] = [1_000, 10_000]): Promise<st
     }
   } finally {
     console.warn = warn;
+  }
+  const big = Math.max(...sizes);
+  for (const name of ['axios + @auth/axios-adapter', '@auth/fetch-adapter']) {
+    const mine = rows.filter((r) => r.client === name && r.n === big);
+    const refreshes = mine.map((r) => r.refreshCalls).join('/');
+    const failures = mine.reduce((sum, r) => sum + r.failed + r.neverSettled, 0);
+    report({
+      target: `${name}: exactly one refresh and zero failures in every storm at ${big.toLocaleString('en-US')}`,
+      measured: `refresh calls ${refreshes} (expired/revoked/dead refresh token), logins ${mine.map((r) => r.loginCalls).join('/')}, failed or never settled ${failures}`,
+      met: mine.length === CASES.length && mine.every((r) => r.refreshCalls === 1 && r.failed === 0 && r.neverSettled === 0),
+    });
   }
   return [
     '## Refresh storms',
