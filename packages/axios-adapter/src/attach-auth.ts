@@ -1,7 +1,5 @@
 import type { AxiosError, AxiosInstance, AxiosRequestConfig, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { AbortedError, isAuthError, type AuthSession, type ResponseInfo, type TokenSet } from '@auth/core';
-import { acquire, toLimiter, type LimiterOption } from './limiter.js';
-import { rateLimitWait, sleep, toRetryPolicy, type RateLimitRetryOptions } from './rate-limit-retry.js';
+import { AbortedError, acquireSlot, isAuthError, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
 import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
 import { requestUrl } from './request-url.js';
 
@@ -123,7 +121,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     } else config[STATE] = new RequestState(tokens.accessToken, lastNames);
     if (!limiter) return config;
     const s = config[STATE]!;
-    return acquire(limiter, signalOf(config)).then(
+    return acquireSlot(limiter, signalOf(config)).then(
       (release) => {
         s.release = release;
         return config;
@@ -202,7 +200,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         const wait = rateLimitWait(retry429, info.headers!.get('retry-after'));
         if (wait !== undefined) {
           state.rateLimitRetries += 1;
-          return sleep(wait, signalOf(config)).then(
+          return waitUnlessAborted(wait, signalOf(config)).then(
             () => instance.request(config),
             (error: unknown) => {
               throw fail(error, config);

@@ -1,4 +1,3 @@
 export { attachAuth } from './attach-auth.js';
 export type { AttachAuthOptions } from './attach-auth.js';
-export type { RequestLimiter, LimiterOption } from './limiter.js';
-export type { RateLimitRetryOptions } from './rate-limit-retry.js';
+export type { RequestLimiter, LimiterOption, RateLimitRetryOptions } from '@auth/core';

@@ -32,3 +32,5 @@ export {
   isAuthError,
 } from './errors.js';
 export type { AuthErrorCode, AuthErrorOptions, AuthOperation } from './errors.js';
+export { toRetryPolicy, rateLimitWait, waitUnlessAborted, toLimiter, acquireSlot } from './request-pacing.js';
+export type { RateLimitRetryOptions, RetryPolicy, RequestLimiter, LimiterOption } from './request-pacing.js';

@@ -1,8 +1,6 @@
-import type { AuthSession, TokenSet } from '@auth/core';
+import { acquireSlot, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
 import { discard, isReplayableBody, isRequest } from './body.js';
 import { withRequest } from './context.js';
-import { schedule, toLimiter, type LimiterOption } from './limiter.js';
-import { rateLimitWait, sleep, toRetryPolicy, type RateLimitRetryOptions } from './rate-limit-retry.js';
 
 /**
  * Exactly the signature of the global `fetch`.
@@ -108,7 +106,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       const headers = new Headers(sourceHeaders);
       for (const [name, value] of authHeaders(tokens)) headers.set(name, value);
       const sendInit: RequestInit = body === init?.body ? { ...init, headers } : { ...init, headers, body };
-      return limiter ? schedule(limiter, signal, () => base(input, sendInit)) : base(input, sendInit);
+      return limiter ? acquireSlot(limiter, signal).then((release) => base(input, sendInit).finally(release)) : base(input, sendInit);
     };
 
     let tokens: TokenSet;
@@ -142,7 +140,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
           if (wait !== undefined) {
             retries += 1;
             discard(response);
-            await sleep(wait, signal ?? undefined);
+            await waitUnlessAborted(wait, signal);
             tokens = await session.getToken(opts);
             continue;
           }

@@ -1,5 +1,4 @@
 export { createAuthFetch } from './create-auth-fetch.js';
 export type { AuthFetch, AuthFetchOptions } from './create-auth-fetch.js';
 export type { RequestContext } from './context.js';
-export type { RequestLimiter, LimiterOption } from './limiter.js';
-export type { RateLimitRetryOptions } from './rate-limit-retry.js';
+export type { RequestLimiter, LimiterOption, RateLimitRetryOptions } from '@auth/core';
