@@ -16,7 +16,8 @@ export type AuthErrorCode =
   | 'BAD_RESPONSE'
   | 'ABORTED'
   | 'CONFIGURATION'
-  | 'TOKEN_REJECTED';
+  | 'TOKEN_REJECTED'
+  | 'STORE';
 
 export interface AuthErrorOptions {
   /** HTTP status of the answer that caused the error, where there was one. */
@@ -141,6 +142,13 @@ export class ConfigurationError extends AuthError {
 export class TokenRejectedError extends AuthError {
   constructor(message = 'The server rejected the access token', options?: AuthErrorOptions) {
     super('TOKEN_REJECTED', message, { operation: 'request', ...options });
+  }
+}
+
+/** The token store failed (a third-party store threw). Stores of this project throw their own typed errors. */
+export class TokenStoreError extends AuthError {
+  constructor(message = 'The token store failed', options?: AuthErrorOptions) {
+    super('STORE', message, options);
   }
 }
 

@@ -29,6 +29,7 @@ export {
   AbortedError,
   ConfigurationError,
   TokenRejectedError,
+  TokenStoreError,
   isAuthError,
 } from './errors.js';
 export type { AuthErrorCode, AuthErrorOptions, AuthOperation } from './errors.js';

@@ -1,4 +1,4 @@
-import { AbortedError, AuthError, BadResponseError, ConfigurationError, RateLimitedError, type AuthOperation } from './errors.js';
+import { AbortedError, AuthError, BadResponseError, ConfigurationError, TokenStoreError, RateLimitedError, type AuthOperation } from './errors.js';
 import { Emitter, type AuthEventHandler, type AuthEventName } from './events.js';
 import { createAuthHttp, type FetchLike } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -136,7 +136,7 @@ class Session implements AuthSession {
 
   getToken(opts?: GetTokenOptions): Promise<TokenSet> {
     // Hot path: a valid cached token costs one clock read and a comparison.
-    if (this.#cached !== undefined && this.#now() < this.#renewAt) return this.#cached;
+    if (this.#cached !== undefined && this.#now() < this.#renewAt && !opts?.signal?.aborted) return this.#cached;
     return this.#getTokenSlow(opts);
   }
 
@@ -196,7 +196,9 @@ class Session implements AuthSession {
       this.#tokens = undefined;
       this.#cached = undefined;
       this.#generation += 1;
-      await this.#store.delete(this.#key);
+      await this.#store.delete(this.#key).catch((error: unknown) => {
+        throw storeError(error, 'delete', this.strategy.name);
+      });
       this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason: 'logout', expiresAt: undefined });
       this.#emitter.emit('logout', { strategy: this.strategy.name });
     }
@@ -247,7 +249,7 @@ class Session implements AuthSession {
       },
       (error: unknown) => {
         this.#loaded = undefined;
-        throw error;
+        throw storeError(error, 'read', this.strategy.name);
       },
     ));
   }
@@ -410,6 +412,12 @@ class Session implements AuthSession {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError('aborted before a token was requested');
+}
+
+/** A store that failed with an untyped error (a third-party store): typed here, its message kept short. */
+function storeError(error: unknown, action: 'read' | 'delete', strategy: string): AuthError {
+  if (error instanceof AuthError) return error;
+  return new TokenStoreError(`the token store failed to ${action} the tokens (${error instanceof Error ? error.name : typeof error})`, { strategy, cause: error });
 }
 
 function toAuthError(raw: unknown, operation: AuthOperation, strategy: string): AuthError {

@@ -1,7 +1,7 @@
 // Edge cases of a session's life: logout or close while a renewal is in flight, a rejection
 // reported while a renewal that then fails is in flight, a Retry-After longer than the caller allows.
-import { afterEach, expect, it } from 'vitest';
-import { createAuthSession, memoryTokenStore, type Strategy, type TokenSet } from '@auth/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, createAuthSession, memoryTokenStore, type Strategy, type TokenSet, type TokenStore } from '@auth/core';
 import { startAcme, type Acme } from './acme-server.js';
 import { acmeStrategy } from './acme-strategy.js';
 
@@ -124,4 +124,28 @@ it('a 429 without Retry-After pauses for the declared rate-limit window, then su
   expect(limited[1]).toBeGreaterThan(0);
   expect(limited[1]).toBeLessThanOrEqual(2_000);
   expect(acme.counters).toMatchObject({ logins: 1, refreshes: 1 });
+});
+
+describe('a failing third-party token store', () => {
+  it('reaches callers as a typed STORE error, and the session works once the store does', async () => {
+    const s = await startAcme();
+    try {
+      let broken = true;
+      const inner = memoryTokenStore();
+      const store: TokenStore = {
+        get: (k) => (broken ? Promise.reject(new Error('ECONNRESET while reading token abc-secret')) : inner.get(k)),
+        set: (k, v) => inner.set(k, v),
+        delete: (k) => inner.delete(k),
+      };
+      const session = createAuthSession(acmeStrategy({ baseUrl: s.url, username: 'alice', password: s.password }), { store });
+      const error = (await session.getToken().catch((e: unknown) => e)) as AuthError;
+      expect(error).toBeInstanceOf(AuthError);
+      expect(error.code).toBe('STORE');
+      expect(error.message).not.toContain('abc-secret');
+      broken = false;
+      await expect(session.getToken()).resolves.toMatchObject({ accessToken: expect.any(String) });
+    } finally {
+      await s.close();
+    }
+  });
 });
