@@ -24,11 +24,14 @@ export interface OpenLoyaltyMemberOptions {
 
 const DEPRECATION =
   'OpenLoyalty member tokens (/api/{storeCode}/member/login_check) are deprecated upstream and will be discontinued; consider API keys (@auth/openloyalty-api-key).';
-let deprecationReported = false;
+// On globalThis, not in a module variable: a process may load both the ESM and the CJS build (or two
+// copies of this package), and the notice is once per process, not per copy.
+const REPORTED = Symbol.for('@auth/openloyalty-member:deprecation-reported');
 
 function reportDeprecation(ctx: StrategyContext): void {
-  if (deprecationReported) return;
-  deprecationReported = true;
+  const flags = globalThis as { [REPORTED]?: boolean };
+  if (flags[REPORTED]) return;
+  flags[REPORTED] = true;
   const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { type: string; code: string }) => void } }).process;
   if (typeof proc?.emitWarning === 'function') proc.emitWarning(DEPRECATION, { type: 'DeprecationWarning', code: 'AUTH_OPENLOYALTY_MEMBER_TOKEN' });
   else ctx.logger.warn(DEPRECATION, { strategy: 'openloyalty-member' });

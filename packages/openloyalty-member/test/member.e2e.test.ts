@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AuthError, createAuthSession, type AuthSession, type AuthSessionOptions } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
 import { openLoyaltyMember, type OpenLoyaltyMemberOptions } from '@auth/openloyalty-member';
@@ -167,6 +167,19 @@ describe('openLoyaltyMember', () => {
     await expect(sess.refresh()).rejects.toMatchObject({ code: 'BAD_RESPONSE', operation: 'refresh' });
     await sess.refresh();
     expect(s.counters).toMatchObject({ authCalls: 5, logins: 1, refreshes: 1 });
+  });
+
+  it('does not report it again from a second copy of the package (ESM and CJS builds both loaded)', async () => {
+    const s = await start();
+    vi.resetModules();
+    const copy = (await import('@auth/openloyalty-member')) as { openLoyaltyMember: typeof openLoyaltyMember };
+    expect(copy.openLoyaltyMember).not.toBe(openLoyaltyMember);
+    const sess = createAuthSession(copy.openLoyaltyMember({ baseUrl: s.url, storeCode: 'default', username: EMAIL, password: PASSWORD }));
+    sessions.push(sess);
+    await sess.login();
+    await new Promise((r) => setImmediate(r));
+    expect(s.counters.logins).toBe(1);
+    expect(deprecations()).toHaveLength(1);
   });
 
   it('still reported the deprecation only once in this process', () => {
