@@ -108,7 +108,8 @@ export class Auth0TokenCache {
   readonly #marginMs: number;
   readonly #strategy: string;
   #cached: Cached | undefined;
-  #inFlight: Promise<Cached> | undefined;
+  /** The acquisition in flight, and the close signal of the session whose context it runs in. */
+  #inFlight: { promise: Promise<Cached>; signal: AbortSignal } | undefined;
 
   constructor(acquire: Acquire, marginMs: number, strategy: string) {
     this.#acquire = acquire;
@@ -119,11 +120,25 @@ export class Auth0TokenCache {
   async get(ctx: StrategyContext, opts: { forceRefresh?: boolean } = {}): Promise<Auth0Token> {
     const cached = this.#cached;
     if (cached && !opts.forceRefresh && this.#usable(cached, ctx.now())) return { token: cached.token, fresh: false };
-    this.#inFlight ??= this.#obtain(ctx, opts.forceRefresh ?? false).finally(() => {
-      this.#inFlight = undefined;
-    });
-    const next = await this.#inFlight;
-    return { token: next.token, fresh: true };
+    for (;;) {
+      if (!this.#inFlight) {
+        const flight = { promise: this.#obtain(ctx, opts.forceRefresh ?? false), signal: ctx.signal };
+        flight.promise = flight.promise.finally(() => {
+          if (this.#inFlight === flight) this.#inFlight = undefined;
+        });
+        this.#inFlight = flight;
+      }
+      const { promise, signal } = this.#inFlight;
+      try {
+        const next = await promise;
+        return { token: next.token, fresh: true };
+      } catch (error) {
+        // The request in flight ran in another session's context and that session was closed: this
+        // caller is still live, so it starts its own. Bounded: a request of its own is never retried here.
+        if (error instanceof AuthError && error.code === 'ABORTED' && signal !== ctx.signal && signal.aborted && !ctx.signal.aborted) continue;
+        throw error;
+      }
+    }
   }
 
   /** Forgets the cached token (Core rejected it). */

@@ -129,6 +129,34 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     expect(idp.discoveryRequests).toBe(1);
   });
 
+  it('a session closed during a shared Auth0 token request does not abort the other sessions’ logins', async () => {
+    const core = await startCore();
+    const strategy = datarheiAuth0(clientCredentials(core));
+    // A's transport holds provider requests back a little, so that B joins A's request in flight.
+    let sent!: () => void;
+    const aSent = new Promise<void>((resolve) => (sent = resolve));
+    const slow: FetchLike = async (input, init) => {
+      sent();
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, 300);
+        init?.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(new DOMException('aborted', 'AbortError'))), { once: true });
+      });
+      return fetch(input, init);
+    };
+    const a = createAuthSession(strategy, { fetch: slow });
+    const b = createAuthSession(strategy);
+    sessions.push(a, b);
+    const first = a.getToken();
+    await aSent;
+    const second = b.getToken(); // joins A's provider request
+    await new Promise((r) => setTimeout(r, 20));
+    a.close();
+    await expect(first).rejects.toMatchObject({ code: 'ABORTED' });
+    const tokens = await second;
+    expect(claims(tokens.accessToken)).toMatchObject({ sub: CLIENT_ID, usefor: 'access' });
+    expect(core.counters.auth0Logins).toBe(1);
+  });
+
   it('logs in again without a new Auth0 token when Core’s refresh token expires (checked locally)', async () => {
     const clock = fakeClock();
     const core = await startCore({ now: clock.now, refreshTokenTtlSeconds: 120, accessTokenTtlSeconds: 60 });
