@@ -1,6 +1,12 @@
 import { BadResponseError, ConfigurationError, type StrategyContext, type TokenSet } from '@auth/core';
 
-/** Where a Core server's auth endpoints are, from its base URL (which may carry a path prefix). */
+/**
+ * Where a Core server's auth endpoints are, from its base URL (which may carry a path prefix).
+ *
+ * @example
+ * const endpoints: CoreEndpoints = coreEndpoints('https://core.example.com/proxy/', 'my-core');
+ * endpoints.login; // 'https://core.example.com/proxy/api/login'
+ */
 export interface CoreEndpoints {
   base: string;
   origin: string;
@@ -8,6 +14,13 @@ export interface CoreEndpoints {
   refresh: string;
 }
 
+/**
+ * The auth endpoints of the Core server at `baseUrl`. Throws `CONFIGURATION` for a URL that is not http(s).
+ *
+ * @example
+ * import { coreEndpoints } from '@auth/datarhei-password';
+ * const { login, refresh, origin } = coreEndpoints('https://core.example.com', 'my-core');
+ */
 export function coreEndpoints(baseUrl: unknown, strategy: string): CoreEndpoints {
   let url: URL;
   try {
@@ -25,7 +38,14 @@ interface LoginBody {
   refresh_token?: unknown;
 }
 
-/** Reads Core's `{access_token, refresh_token}`; anything else is a bad response. */
+/**
+ * Reads Core's `{access_token, refresh_token}`; anything else is a `BAD_RESPONSE`.
+ *
+ * @example
+ * import { readTokenPair } from '@auth/datarhei-password';
+ * const { body } = await ctx.http({ operation: 'login', url: endpoints.login, json: { username, password } });
+ * return readTokenPair(body as { access_token?: unknown; refresh_token?: unknown }, { strategy: 'my-core' });
+ */
 export function readTokenPair(body: LoginBody | undefined, ctx: { strategy: string }): TokenSet {
   if (!body || typeof body.access_token !== 'string' || body.access_token === '' || typeof body.refresh_token !== 'string' || body.refresh_token === '') {
     throw new BadResponseError(`${ctx.strategy}: the login answer has no access_token/refresh_token pair`, { operation: 'login', strategy: ctx.strategy });
@@ -36,6 +56,11 @@ export function readTokenPair(body: LoginBody | undefined, ctx: { strategy: stri
 /**
  * `GET /api/login/refresh` with the refresh token as bearer. Core answers only a new access token:
  * the refresh token is not rotated, so none is returned and the session keeps the old one.
+ *
+ * @example
+ * import { coreEndpoints, refreshCoreToken } from '@auth/datarhei-password';
+ * const endpoints = coreEndpoints('https://core.example.com', 'my-core');
+ * const strategy = { ...myLogin, refresh: (tokens, ctx) => refreshCoreToken(endpoints, tokens, ctx, 'my-core') };
  */
 export async function refreshCoreToken(endpoints: CoreEndpoints, tokens: TokenSet, ctx: StrategyContext, strategy: string): Promise<TokenSet> {
   const { body } = await ctx.http<{ access_token?: unknown } | undefined>({
@@ -50,7 +75,14 @@ export async function refreshCoreToken(endpoints: CoreEndpoints, tokens: TokenSe
   return { accessToken: body.access_token };
 }
 
-/** Core answers an invalid or expired token with 401; a 403 (newer Core: access denied) is not a reason to refresh. */
+/**
+ * Core answers an invalid or expired token with 401; a 403 (newer Core: access denied) is not a reason to refresh.
+ *
+ * @example
+ * import { isCoreTokenRejected } from '@auth/datarhei-password';
+ * isCoreTokenRejected({ status: 401 }); // true
+ * isCoreTokenRejected({ status: 403 }); // false
+ */
 export function isCoreTokenRejected(response: { status: number }): boolean {
   return response.status === 401;
 }
