@@ -5,6 +5,9 @@
  *
  * Messages are built from statuses and fixed text only; nothing a caller sent (passwords, tokens,
  * secrets) is ever placed in a message, in `toJSON()` or in what `util.inspect` prints.
+ *
+ * @example
+ * const code: AuthErrorCode = 'RATE_LIMITED';
  */
 export type AuthErrorCode =
   | 'CREDENTIALS_REJECTED'
@@ -19,6 +22,12 @@ export type AuthErrorCode =
   | 'TOKEN_REJECTED'
   | 'STORE';
 
+/**
+ * What an error knows besides its message; every field optional.
+ *
+ * @example
+ * throw new ServerError('the token endpoint failed', { status: 503, operation: 'refresh', strategy: 'acme' });
+ */
 export interface AuthErrorOptions {
   /** HTTP status of the answer that caused the error, where there was one. */
   status?: number;
@@ -29,10 +38,27 @@ export interface AuthErrorOptions {
   strategy?: string;
 }
 
+/**
+ * The step that failed: a strategy's `login`, `refresh` or `revoke`, or an API `request` an adapter sent.
+ *
+ * @example
+ * const op: AuthOperation = 'refresh';
+ */
 export type AuthOperation = 'login' | 'refresh' | 'revoke' | 'request';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
+/**
+ * The base of every error the engine, the strategies and the adapters reject with. Prefer a subclass
+ * (or {@link isAuthError}, which narrows `code`) over constructing this directly.
+ *
+ * @example
+ * try {
+ *   await session.getToken();
+ * } catch (error) {
+ *   if (error instanceof AuthError && error.transient) scheduleRetry();
+ * }
+ */
 export class AuthError extends Error {
   readonly code: AuthErrorCode;
   readonly status: number | undefined;
@@ -68,22 +94,41 @@ export class AuthError extends Error {
   }
 }
 
-/** The server refused the credentials (wrong password, unknown user, user not allowed). Not retried. */
+/**
+ * The server refused the credentials (wrong password, unknown user, user not allowed). Not retried. `code` is `'CREDENTIALS_REJECTED'`.
+ *
+ * @example
+ * throw new CredentialsRejectedError('acme rejected the API key', { status: 401, strategy: 'acme' });
+ */
 export class CredentialsRejectedError extends AuthError {
+  declare readonly code: 'CREDENTIALS_REJECTED';
   constructor(message = 'The server rejected the credentials', options?: AuthErrorOptions) {
     super('CREDENTIALS_REJECTED', message, { operation: 'login', ...options });
   }
 }
 
-/** The refresh token was refused (expired, rotated away, revoked). The session falls back to a login. */
+/**
+ * The refresh token was refused (expired, rotated away, revoked). The session falls back to a login. `code` is `'REFRESH_REJECTED'`.
+ *
+ * @example
+ * // in a strategy's refresh(): the session then calls login()
+ * throw new RefreshRejectedError(undefined, { status: 400, strategy: 'acme' });
+ */
 export class RefreshRejectedError extends AuthError {
+  declare readonly code: 'REFRESH_REJECTED';
   constructor(message = 'The server rejected the refresh token', options?: AuthErrorOptions) {
     super('REFRESH_REJECTED', message, { operation: 'refresh', ...options });
   }
 }
 
-/** 429 (or a limiter wait longer than allowed). `retryAfterMs` is the server's `Retry-After`, if any. */
+/**
+ * 429 (or a limiter wait longer than allowed). `retryAfterMs` is the server's `Retry-After`, if any. `code` is `'RATE_LIMITED'`.
+ *
+ * @example
+ * throw new RateLimitedError(undefined, { retryAfterMs: 30_000 }); // status 429 by default
+ */
 export class RateLimitedError extends AuthError {
+  declare readonly code: 'RATE_LIMITED';
   readonly retryAfterMs: number | undefined;
   constructor(message = 'Rate limited by the server', options?: AuthErrorOptions & { retryAfterMs?: number }) {
     super('RATE_LIMITED', message, { status: 429, ...options });
@@ -94,15 +139,27 @@ export class RateLimitedError extends AuthError {
   }
 }
 
-/** The request never got an HTTP answer (DNS, refused or reset connection). */
+/**
+ * The request never got an HTTP answer (DNS, refused or reset connection). `code` is `'NETWORK'`.
+ *
+ * @example
+ * throw new NetworkError('login at https://api.acme.test/token failed: ECONNRESET', { operation: 'login' });
+ */
 export class NetworkError extends AuthError {
+  declare readonly code: 'NETWORK';
   constructor(message = 'Network error', options?: AuthErrorOptions) {
     super('NETWORK', message, options);
   }
 }
 
-/** No answer within the configured time. */
+/**
+ * No answer within the configured time. `code` is `'TIMEOUT'`.
+ *
+ * @example
+ * throw new TimeoutError(undefined, { operation: 'login', timeoutMs: 15_000 });
+ */
 export class TimeoutError extends AuthError {
+  declare readonly code: 'TIMEOUT';
   readonly timeoutMs: number | undefined;
   constructor(message = 'The request timed out', options?: AuthErrorOptions & { timeoutMs?: number }) {
     super('TIMEOUT', message, options);
@@ -110,49 +167,127 @@ export class TimeoutError extends AuthError {
   }
 }
 
-/** A 5xx answer. */
+/**
+ * A 5xx answer. `code` is `'SERVER_ERROR'`.
+ *
+ * @example
+ * throw new ServerError(undefined, { status: 503, operation: 'refresh' });
+ */
 export class ServerError extends AuthError {
+  declare readonly code: 'SERVER_ERROR';
   constructor(message = 'The server failed', options?: AuthErrorOptions) {
     super('SERVER_ERROR', message, options);
   }
 }
 
-/** An answer that is not what the protocol promises: HTML, malformed JSON, a missing token field. */
+/**
+ * An answer that is not what the protocol promises: HTML, malformed JSON, a missing token field. `code` is `'BAD_RESPONSE'`.
+ *
+ * @example
+ * if (typeof body.token !== 'string') throw new BadResponseError('login returned no token', { operation: 'login' });
+ */
 export class BadResponseError extends AuthError {
+  declare readonly code: 'BAD_RESPONSE';
   constructor(message = 'The server sent a response that could not be understood', options?: AuthErrorOptions) {
     super('BAD_RESPONSE', message, options);
   }
 }
 
-/** The caller's `AbortSignal` fired. */
+/**
+ * The caller's `AbortSignal` fired. `code` is `'ABORTED'`.
+ *
+ * @example
+ * if (signal.aborted) throw new AbortedError();
+ */
 export class AbortedError extends AuthError {
+  declare readonly code: 'ABORTED';
   constructor(message = 'The operation was aborted', options?: AuthErrorOptions) {
     super('ABORTED', message, options);
   }
 }
 
-/** Options or server set-up that cannot work (missing username, unknown store, 400/404 on login). Not retried. */
+/**
+ * Options or server set-up that cannot work (missing username, unknown store, 400/404 on login). Not retried. `code` is `'CONFIGURATION'`.
+ *
+ * @example
+ * if (!options.username) throw new ConfigurationError('acme: username is required');
+ */
 export class ConfigurationError extends AuthError {
+  declare readonly code: 'CONFIGURATION';
   constructor(message: string, options?: AuthErrorOptions) {
     super('CONFIGURATION', message, options);
   }
 }
 
-/** A fresh token was rejected again on replay; the request is not tried a third time. */
+/**
+ * A fresh token was rejected again on replay; the request is not tried a third time. `code` is `'TOKEN_REJECTED'`.
+ *
+ * @example
+ * throw new TokenRejectedError(undefined, { status: 401, strategy: 'acme' });
+ */
 export class TokenRejectedError extends AuthError {
+  declare readonly code: 'TOKEN_REJECTED';
   constructor(message = 'The server rejected the access token', options?: AuthErrorOptions) {
     super('TOKEN_REJECTED', message, { operation: 'request', ...options });
   }
 }
 
-/** The token store failed (a third-party store threw). Stores of this project throw their own typed errors. */
+/**
+ * The token store failed (a third-party store threw). Stores of this project throw their own typed errors. `code` is `'STORE'`.
+ *
+ * @example
+ * throw new TokenStoreError('the token store failed to read the tokens', { cause: error });
+ */
 export class TokenStoreError extends AuthError {
+  declare readonly code: 'STORE';
   constructor(message = 'The token store failed', options?: AuthErrorOptions) {
     super('STORE', message, options);
   }
 }
 
-/** Narrowing guard that works across copies of this package (checks the brand, not the prototype). */
-export function isAuthError(value: unknown): value is AuthError {
+/**
+ * Every concrete error, as a union discriminated by `code`: after {@link isAuthError}, `switch (error.code)`
+ * narrows to the class, so `case 'RATE_LIMITED':` can read `retryAfterMs` without a cast. (A base
+ * `AuthError` built directly is typed as the class of its code; fields it lacks read as `undefined`,
+ * which their types allow.)
+ *
+ * @example
+ * function describe(error: KnownAuthError): string {
+ *   switch (error.code) {
+ *     case 'RATE_LIMITED':
+ *       return `retry in ${error.retryAfterMs ?? 'a while'} ms`;
+ *     case 'TIMEOUT':
+ *       return `no answer within ${error.timeoutMs} ms`;
+ *     default:
+ *       return error.message;
+ *   }
+ * }
+ */
+export type KnownAuthError =
+  | CredentialsRejectedError
+  | RefreshRejectedError
+  | RateLimitedError
+  | NetworkError
+  | TimeoutError
+  | ServerError
+  | BadResponseError
+  | AbortedError
+  | ConfigurationError
+  | TokenRejectedError
+  | TokenStoreError;
+
+/**
+ * Narrowing guard that works across copies of this package (checks the brand, not the prototype).
+ * Narrows to {@link KnownAuthError}, so `switch (error.code)` narrows further to the class.
+ *
+ * @example
+ * try {
+ *   await session.getToken();
+ * } catch (error) {
+ *   if (isAuthError(error) && error.code === 'RATE_LIMITED') console.warn('retry after', error.retryAfterMs);
+ *   else throw error;
+ * }
+ */
+export function isAuthError(value: unknown): value is KnownAuthError {
   return value instanceof AuthError || (value instanceof Error && typeof (value as { code?: unknown }).code === 'string' && 'transient' in value && 'operation' in value);
 }

@@ -32,6 +32,6 @@ export {
   TokenStoreError,
   isAuthError,
 } from './errors.js';
-export type { AuthErrorCode, AuthErrorOptions, AuthOperation } from './errors.js';
+export type { AuthErrorCode, AuthErrorOptions, AuthOperation, KnownAuthError } from './errors.js';
 export { toRetryPolicy, rateLimitWait, waitUnlessAborted, toLimiter, acquireSlot } from './request-pacing.js';
 export type { RateLimitRetryOptions, RetryPolicy, RequestLimiter, LimiterOption } from './request-pacing.js';
