@@ -1,7 +1,12 @@
 import Bottleneck from 'bottleneck/light.js';
 import type { RateLimitSpec } from './strategy.js';
 
-/** Paces a strategy's auth calls. The default is Bottleneck in this process; `@auth/redis-store` shares one across a fleet. */
+/**
+ * Paces a strategy's auth calls. The default is Bottleneck in this process; `@auth/redis-store` shares one across a fleet.
+ *
+ * @example
+ * const unpaced: AuthLimiter = { schedule: (call) => call(), pause: () => {} };
+ */
 export interface AuthLimiter {
   /** Runs `call` when the budget allows. */
   schedule<T>(call: () => Promise<T>): Promise<T>;
@@ -14,6 +19,13 @@ export interface AuthLimiter {
   pausedFor?(): number;
 }
 
+/**
+ * Builds the limiter of a rate limit; the session's `limiter` option.
+ *
+ * @example
+ * const perSession: AuthLimiterFactory = (spec) => slidingWindowLimiter(spec); // no sharing between sessions
+ * createAuthSession(strategy, { limiter: perSession });
+ */
 export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
 
 /**
@@ -21,6 +33,10 @@ export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
  * full window after its call *finished*. The server sees each call somewhere between its start and
  * its end, so no window of `windowMs`, however aligned, can ever hold more than `max` calls, whatever
  * the server's own windowing. (A fixed refresh interval would allow up to 2×max across a boundary.)
+ *
+ * @example
+ * const limiter = slidingWindowLimiter({ key: 'acme', max: 5, windowMs: 60_000 });
+ * const tokens = await limiter.schedule(() => strategy.login(ctx));
  */
 export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
   if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
@@ -62,10 +78,19 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
   };
 }
 
-// One budget per key, shared by every session of this process that declares it.
-const shared = new Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }>();
+// One budget per key, shared by every session of this process that declares it. Kept on globalThis
+// so that two copies of this package in one process (its ESM and CJS builds, say) share it too
+// instead of each granting the full budget.
+const registryKey = Symbol.for('@auth/core:rate-limit-budgets');
+const shared: Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }> = ((globalThis as Record<symbol, unknown>)[registryKey] ??= new Map()) as Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }>;
 
-/** The default factory: one {@link slidingWindowLimiter} per `spec.key` in this process. */
+/**
+ * The default factory: one {@link slidingWindowLimiter} per `spec.key` in this process.
+ *
+ * @example
+ * const spec = { key: 'acme:alice', max: 5, windowMs: 60_000 };
+ * sharedLimiter(spec) === sharedLimiter({ ...spec }); // true: one budget per key
+ */
 export const sharedLimiter: AuthLimiterFactory = (spec) => {
   const found = shared.get(spec.key);
   if (found && found.spec.max === spec.max && found.spec.windowMs === spec.windowMs) return found.limiter;

@@ -1,6 +1,11 @@
 import type { TokenSet } from './token-set.js';
 
-/** What a store holds for one key: the tokens and a generation that grows with every change. */
+/**
+ * What a store holds for one key: the tokens and a generation that grows with every change.
+ *
+ * @example
+ * await store.set('acme', { tokens: { accessToken: 'abc' }, generation: 1 } satisfies StoredTokens);
+ */
 export interface StoredTokens {
   tokens: TokenSet;
   /** Increases with every write; lets a session tell newer tokens (another process's) from its own. */
@@ -10,6 +15,14 @@ export interface StoredTokens {
 /**
  * Where a session keeps its tokens. Async so that it can be Redis, a file, a browser's storage.
  * Rotated refresh tokens are written here before anything uses them.
+ *
+ * @example
+ * const files = new Map<string, string>(); // stands in for a file system or a database
+ * const store: TokenStore = {
+ *   get: async (key) => (files.has(key) ? (JSON.parse(files.get(key)!) as StoredTokens) : undefined),
+ *   set: async (key, value) => void files.set(key, JSON.stringify(value)),
+ *   delete: async (key) => void files.delete(key),
+ * };
  */
 export interface TokenStore {
   get(key: string): Promise<StoredTokens | undefined>;
@@ -23,19 +36,42 @@ export interface TokenStore {
   coordinate?<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>;
 }
 
-/** The default store: a Map in this process. */
+/**
+ * The default store: a Map in this process. Pass one to several sessions to let them share tokens.
+ *
+ * @example
+ * const store = memoryTokenStore();
+ * const a = createAuthSession(strategy, { store });
+ * const b = createAuthSession(strategy, { store }); // same storeKey: sees the tokens `a` obtained
+ */
 export function memoryTokenStore(): TokenStore {
   const map = new Map<string, StoredTokens>();
+  // Renewals per key run one after another, so sessions sharing this store renew once between them
+  // (with rotating single-use refresh tokens, two at once would lock each other out).
+  const queues = new Map<string, Promise<unknown>>();
+  const get = async (key: string): Promise<StoredTokens | undefined> => {
+    const v = map.get(key);
+    return v && { tokens: { ...v.tokens }, generation: v.generation };
+  };
   return {
-    async get(key) {
-      const v = map.get(key);
-      return v && { tokens: { ...v.tokens }, generation: v.generation };
-    },
+    get,
     async set(key, value) {
       map.set(key, { tokens: { ...value.tokens }, generation: value.generation });
     },
     async delete(key) {
       map.delete(key);
+    },
+    coordinate(key, renew) {
+      const run = (queues.get(key) ?? Promise.resolve()).then(
+        () => get(key).then(renew),
+        () => get(key).then(renew),
+      );
+      const tail = run.catch(() => {});
+      queues.set(key, tail);
+      void tail.then(() => {
+        if (queues.get(key) === tail) queues.delete(key);
+      });
+      return run;
     },
   };
 }

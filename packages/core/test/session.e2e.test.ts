@@ -316,3 +316,20 @@ describe('events', () => {
     for (const secret of [first.accessToken, first.refreshToken!, next.accessToken, next.refreshToken!, acme.password]) expect(text).not.toContain(secret);
   });
 });
+
+describe('sessions sharing a memory store', () => {
+  it('renew once between them: no rejected refresh, no extra login', async () => {
+    acme = await server({ authDelayMs: 20 });
+    const store = memoryTokenStore();
+    const a = session(acme, { store });
+    const b = session(acme, { store });
+    const first = await a.getToken();
+    expect((await b.getToken()).accessToken).toBe(first.accessToken);
+    acme.revokeAccess();
+    const [ra, rb] = await Promise.all([a.tokenRejected(first.accessToken), b.tokenRejected(first.accessToken)]);
+    expect(ra.accessToken).toBe(rb.accessToken);
+    expect(acme.counters.refreshes).toBe(1);
+    expect(acme.counters.rejectedRefreshes).toBe(0);
+    expect(acme.counters.logins).toBe(1);
+  });
+});
