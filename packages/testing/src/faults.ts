@@ -1,7 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { sendHtml, sendJson, sleep } from './server-kit.js';
 
-/** A fault to inject on the next `times` calls of an endpoint. */
+/**
+ * A fault to inject on the next `times` calls of an endpoint.
+ *
+ * @example
+ * const fault: Fault = { kind: 'status', status: 503 };
+ */
 export type Fault =
   | { kind: 'delay'; ms: number }
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
@@ -9,6 +14,12 @@ export type Fault =
   | { kind: 'malformed-json'; status?: number }
   | { kind: 'reset' };
 
+/**
+ * A fault for an endpoint, for a number of calls.
+ *
+ * @example
+ * server.faults.add({ endpoint: 'refresh', fault: { kind: 'html' }, times: 2 });
+ */
 export interface FaultRule<E extends string> {
   endpoint: E;
   fault: Fault;
@@ -17,7 +28,12 @@ export interface FaultRule<E extends string> {
 }
 
 /**
- * Faults queued per endpoint, consumed call by call. A `delay` is applied and the call then goes on
+ * Faults queued per endpoint, consumed call by call.
+ *
+ * @example
+ * const faults = new FaultPlan<'login' | 'refresh'>();
+ * faults.add({ endpoint: 'login', fault: { kind: 'reset' } });
+ * if (await faults.apply('login', res)) return; // the fault answered this call A `delay` is applied and the call then goes on
  * normally; every other fault answers the call itself.
  */
 export class FaultPlan<E extends string> {
