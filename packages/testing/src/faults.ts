@@ -28,13 +28,13 @@ export interface FaultRule<E extends string> {
 }
 
 /**
- * Faults queued per endpoint, consumed call by call.
+ * Faults queued per endpoint, consumed call by call. A `delay` is applied and the call then goes on
+ * normally; every other fault answers the call itself.
  *
  * @example
  * const faults = new FaultPlan<'login' | 'refresh'>();
  * faults.add({ endpoint: 'login', fault: { kind: 'reset' } });
- * if (await faults.apply('login', res)) return; // the fault answered this call A `delay` is applied and the call then goes on
- * normally; every other fault answers the call itself.
+ * if (await faults.apply('login', res)) return; // the fault answered this call
  */
 export class FaultPlan<E extends string> {
   readonly #rules: { endpoint: E; fault: Fault; left: number }[] = [];

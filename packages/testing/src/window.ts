@@ -1,12 +1,12 @@
 /**
+ * Timestamps of calls, to answer "how many in the last window" (the server's limiter) and "the most
+ * ever seen in any window of this length" (what tests assert against the limit).
+ *
  * @example
  * const window = new CallWindow(60_000);
  * if (window.countRecent(Date.now()) >= 20) return tooMany();
  * window.record(Date.now());
  * window.maxInAnyWindow; // what a test asserts against the limit
- *
- * Timestamps of calls, to answer "how many in the last window" (the server's limiter) and "the most
- * ever seen in any window of this length" (what tests assert against the limit).
  */
 export class CallWindow {
   readonly #times: number[] = [];
