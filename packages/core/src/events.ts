@@ -3,6 +3,10 @@ import type { AuthError, AuthOperation } from './errors.js';
 /**
  * Events a session emits. Payloads describe what happened (when, how long, which generation of
  * tokens) and never carry a token or a secret.
+ *
+ * @example
+ * const onFailure = (e: AuthEvents['failure']) => console.warn(e.operation, e.error.code, e.willRetry);
+ * session.on('failure', onFailure);
  */
 export interface AuthEvents {
   login: { strategy: string; durationMs: number; generation: number; expiresAt: number | undefined };
@@ -18,7 +22,23 @@ export interface AuthEvents {
   logout: { strategy: string };
 }
 
+/**
+ * The name of an event: `'login'`, `'refresh'`, `'tokens'`, `'failure'`, `'rate-limited'`, `'rejected'`, `'logout'`.
+ *
+ * @example
+ * const watched: AuthEventName[] = ['login', 'refresh', 'logout'];
+ * for (const name of watched) session.on(name, () => console.info(name));
+ */
 export type AuthEventName = keyof AuthEvents;
+
+/**
+ * A listener of one event; what `session.on(name, handler)` and the `on` option take.
+ *
+ * @example
+ * const onRateLimited: AuthEventHandler<'rate-limited'> = (e) => console.warn(`paused ${e.retryAfterMs} ms`);
+ * const off = session.on('rate-limited', onRateLimited);
+ * off(); // unsubscribes
+ */
 export type AuthEventHandler<K extends AuthEventName> = (event: AuthEvents[K]) => void;
 
 /** A tiny typed emitter (no Node `events`, so it runs in browsers and edge runtimes). */

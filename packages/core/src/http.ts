@@ -12,9 +12,24 @@ import {
 } from './errors.js';
 import { redact, secretsIn } from './redact.js';
 
+/**
+ * The transport: the global `fetch`, or anything with its signature (undici's, a test double, a proxy).
+ *
+ * @example
+ * const timed: FetchLike = async (input, init) => {
+ *   const started = Date.now();
+ *   try { return await fetch(input, init); } finally { metrics.observe(Date.now() - started); }
+ * };
+ * createAuthSession(strategy, { fetch: timed });
+ */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-/** One auth call made by a strategy through the session's transport. */
+/**
+ * One auth call made by a strategy through the session's transport.
+ *
+ * @example
+ * const request: AuthRequest = { operation: 'refresh', url: `${baseUrl}/token/refresh`, json: { refresh_token: tokens.refreshToken } };
+ */
 export interface AuthRequest {
   /** Which step this is: decides how 4xx answers are classified (see {@link classifyStatus}). */
   operation: AuthOperation;
@@ -31,8 +46,23 @@ export interface AuthRequest {
   timeoutMs?: number;
 }
 
+/**
+ * How an auth endpoint's status is treated: the error class it becomes (`'ok'` for none).
+ *
+ * @example
+ * const outcome: StatusOutcome = classifyStatus('login', 429); // 'rate-limited'
+ * // an API that answers a dead refresh token with 404:
+ * await http({ operation: 'refresh', url, json, statusMap: { 404: 'refresh' } });
+ */
 export type StatusOutcome = 'ok' | 'credentials' | 'refresh' | 'configuration' | 'server' | 'rate-limited';
 
+/**
+ * A successful auth answer with its JSON body parsed.
+ *
+ * @example
+ * const res: AuthResponse<{ token: string }> = await http({ operation: 'login', url, json: { username, password } });
+ * res.body.token;
+ */
 export interface AuthResponse<T = unknown> {
   status: number;
   headers: Headers;
@@ -40,13 +70,24 @@ export interface AuthResponse<T = unknown> {
   body: T;
 }
 
-/** The HTTP helper a strategy receives in its context. */
+/**
+ * The HTTP helper a strategy receives in its context: JSON in and out; any status but 2xx rejects
+ * with a typed error (see {@link classifyStatus}).
+ *
+ * @example
+ * const { body } = await ctx.http<{ token: string }>({ operation: 'login', url: `${baseUrl}/login`, json: { username, password } });
+ */
 export type AuthHttp = <T = unknown>(request: AuthRequest) => Promise<AuthResponse<T>>;
 
 /**
  * Default classification of an auth endpoint's status: 401/403 on login are rejected credentials,
  * 400/401/403 on refresh a dead refresh token (the session logs in again), other 4xx a configuration
  * problem (wrong URL, unknown store), 429 rate limited, 5xx a server failure.
+ *
+ * @example
+ * classifyStatus('login', 401); // 'credentials'
+ * classifyStatus('refresh', 400); // 'refresh'
+ * classifyStatus('login', 404); // 'configuration'
  */
 export function classifyStatus(operation: AuthOperation, status: number): StatusOutcome {
   if (status >= 200 && status < 300) return 'ok';
@@ -57,7 +98,13 @@ export function classifyStatus(operation: AuthOperation, status: number): Status
   return 'configuration';
 }
 
-/** Parses `Retry-After` (delta-seconds or an HTTP date) into ms from `now`. */
+/**
+ * Parses `Retry-After` (delta-seconds or an HTTP date) into ms from `now`; `undefined` when absent or unreadable.
+ *
+ * @example
+ * parseRetryAfter('7'); // 7000
+ * parseRetryAfter(response.headers.get('retry-after')); // number | undefined
+ */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
@@ -74,7 +121,14 @@ export interface HttpDeps {
   now(): number;
 }
 
-/** Builds the `AuthHttp` a strategy uses: timeouts, abort, typed errors, secrets kept out of messages. */
+/**
+ * Builds the `AuthHttp` a strategy uses: timeouts, abort, typed errors, secrets kept out of messages.
+ * The session builds one for each auth call; call it yourself to test a strategy without a session.
+ *
+ * @example
+ * const http = createAuthHttp({ fetch, timeoutMs: 5_000, strategy: 'acme', now: Date.now });
+ * const tokens = await strategy.login({ http, now: Date.now, logger: silentLogger, signal: new AbortController().signal });
+ */
 export function createAuthHttp(deps: HttpDeps): AuthHttp {
   return async function authHttp<T>(req: AuthRequest): Promise<AuthResponse<T>> {
     const { operation } = req;

@@ -1,4 +1,10 @@
-/** A pluggable logger; `console` fits. Fields never carry tokens or secrets. */
+/**
+ * A pluggable logger; `console` fits. Fields never carry tokens or secrets.
+ *
+ * @example
+ * const logger: Logger = { debug() {}, info: console.info, warn: console.warn, error: console.error };
+ * createAuthSession(strategy, { logger });
+ */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -8,5 +14,10 @@ export interface Logger {
 
 const noop = () => {};
 
-/** The default: says nothing. Pass `console` or your own logger to see the engine's decisions. */
+/**
+ * The default: says nothing. Pass `console` or your own logger to see the engine's decisions.
+ *
+ * @example
+ * const logger: Logger = process.env.DEBUG ? console : silentLogger;
+ */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -2,6 +2,12 @@
  * Decides which URLs may carry a token: only those whose origin (scheme, host and port) is one the
  * strategy's tokens were issued for, and never the strategy's own auth endpoints (a refresh call must
  * not carry the access token, and a 401 there is not a reason to refresh).
+ *
+ * @example
+ * const policy = new OriginPolicy(['https://api.acme.test'], ['https://api.acme.test/oauth']);
+ * policy.mayAuthorize('https://api.acme.test/orders'); // true
+ * policy.mayAuthorize('https://api.acme.test/oauth/token'); // false: an auth endpoint
+ * policy.mayAuthorize('https://cdn.example.com/x'); // false: another origin
  */
 export class OriginPolicy {
   readonly #origins: Set<string>;
@@ -15,6 +21,7 @@ export class OriginPolicy {
       .map((u) => ({ origin: u.origin, path: u.pathname }));
   }
 
+  /** Whether a request to `url` may carry the token: its origin is listed (or in `extraOrigins`) and it is not an auth endpoint. */
   mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean {
     const u = parse(url);
     if (!u) return false;
@@ -22,6 +29,7 @@ export class OriginPolicy {
     return !this.#matchesAuthEndpoint(u);
   }
 
+  /** Whether `url` is one of the auth endpoints or below one (`/oauth` covers `/oauth/token`). */
   isAuthEndpoint(url: string | URL): boolean {
     const u = parse(url);
     return u !== undefined && this.#matchesAuthEndpoint(u);
@@ -33,7 +41,13 @@ export class OriginPolicy {
   }
 }
 
-/** `https://Example.com:443/x` → `https://example.com`; `undefined` for what is not an absolute URL. */
+/**
+ * `https://Example.com:443/x` → `https://example.com`; `undefined` for what is not an absolute URL.
+ *
+ * @example
+ * originOf('https://Example.com:443/x'); // 'https://example.com'
+ * originOf('/relative/path'); // undefined
+ */
 export function originOf(url: string | URL): string | undefined {
   const u = parse(url);
   return u && u.origin !== 'null' ? u.origin : undefined;

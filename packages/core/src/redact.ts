@@ -2,6 +2,9 @@
  * Removes every known secret from a piece of text that might reach an error, a log line or an event
  * (a server that echoes the request body back, say). Secrets shorter than 4 characters are not
  * replaced: they would match too much and cannot be told apart from ordinary text.
+ *
+ * @example
+ * redact('bad password hunter22 for alice', ['hunter22', undefined]); // 'bad password [redacted] for alice'
  */
 export function redact(text: string, secrets: Iterable<string | undefined>): string {
   let out = text;

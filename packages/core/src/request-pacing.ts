@@ -21,7 +21,12 @@ export interface RateLimitRetryOptions {
   fallbackMs?: number;
 }
 
-/** {@link RateLimitRetryOptions} with every default filled in. */
+/**
+ * {@link RateLimitRetryOptions} with every default filled in.
+ *
+ * @example
+ * const policy: RetryPolicy | undefined = toRetryPolicy(options.retry); // undefined when options.retry is false
+ */
 export interface RetryPolicy {
   retries: number;
   maxRetryAfterMs: number;

@@ -1,5 +1,11 @@
 import type { AuthError } from './errors.js';
 
+/**
+ * Retries of transient auth failures; the session's `retry` option.
+ *
+ * @example
+ * createAuthSession(strategy, { retry: { retries: 5, baseDelayMs: 100, maxRetryAfterMs: 30_000 } });
+ */
 export interface RetryOptions {
   /** Extra attempts after a transient failure (network, timeout, 5xx, 429). Default 3. */
   retries?: number;
@@ -16,6 +22,11 @@ export interface RetryOptions {
 /**
  * How long to wait before attempt `attempt + 1`, or `undefined` when the error is final: not
  * transient, attempts used up, or the server asks for a longer pause than allowed.
+ *
+ * @example
+ * retryDelay(new ServerError(), 1, {}); // between 125 and 250 ms
+ * retryDelay(new RateLimitedError(undefined, { retryAfterMs: 5_000 }), 1, {}); // 5000
+ * retryDelay(new CredentialsRejectedError(), 1, {}); // undefined: not transient
  */
 export function retryDelay(error: AuthError, attempt: number, opts: RetryOptions, random: () => number = Math.random): number | undefined {
   const retries = opts.retries ?? 3;

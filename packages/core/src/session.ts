@@ -9,6 +9,12 @@ import { completeTokenSet, renewAt, type RefreshAheadOptions, type TokenSet } fr
 import { memoryTokenStore, type StoredTokens, type TokenStore } from './token-store.js';
 import { OriginPolicy } from './origins.js';
 
+/**
+ * Options of {@link createAuthSession}; every one has a default.
+ *
+ * @example
+ * const options: AuthSessionOptions = { timeoutMs: 5_000, retry: { retries: 2 }, logger: console };
+ */
 export interface AuthSessionOptions {
   /** Where tokens live. Default: in memory, per session. */
   store?: TokenStore;
@@ -35,19 +41,44 @@ export interface AuthSessionOptions {
   on?: { [K in AuthEventName]?: AuthEventHandler<K> };
 }
 
+/**
+ * Per-call options of the methods that hand out tokens.
+ *
+ * @example
+ * const tokens = await session.getToken({ signal: AbortSignal.timeout(2_000) });
+ */
 export interface GetTokenOptions {
   /** Rejects this caller (only) with `ABORTED`; a shared renewal goes on for the others. */
   signal?: AbortSignal;
 }
 
-/** The object adapters use: hands out valid tokens and renews them, one renewal at a time. */
+/**
+ * The object adapters use: hands out valid tokens and renews them, one renewal at a time.
+ *
+ * @example
+ * const session: AuthSession = createAuthSession(strategy);
+ * const res = await fetch(url, { headers: session.authorize(await session.getToken()) });
+ */
 export interface AuthSession {
   readonly strategy: Strategy;
-  /** A valid token set: the cached one, or the result of the one login/refresh in flight. */
+  /**
+   * A valid token set: the cached one, or the result of the one login/refresh in flight.
+   *
+   * @example
+   * const { accessToken } = await session.getToken();
+   */
   getToken(opts?: GetTokenOptions): Promise<TokenSet>;
   /**
    * Report that the server rejected `accessToken`. Returns a newer token set: the current one if the
    * rejected token was already replaced, otherwise the result of one (shared) refresh or login.
+   *
+   * @example
+   * let tokens = await session.getToken();
+   * let res = await fetch(url, { headers: session.authorize(tokens) });
+   * if (session.isTokenRejected(res)) {
+   *   tokens = await session.tokenRejected(tokens.accessToken);
+   *   res = await fetch(url, { headers: session.authorize(tokens) }); // replayed once, never again
+   * }
    */
   tokenRejected(accessToken: string, opts?: GetTokenOptions): Promise<TokenSet>;
   /** A new login now (single-flight with any renewal in progress). */

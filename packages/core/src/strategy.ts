@@ -2,7 +2,15 @@ import type { AuthHttp, FetchLike } from './http.js';
 import type { Logger } from './logger.js';
 import type { TokenSet } from './token-set.js';
 
-/** What a strategy's auth calls get from the session. */
+/**
+ * What a strategy's auth calls get from the session.
+ *
+ * @example
+ * async function login({ http, now }: StrategyContext): Promise<TokenSet> {
+ *   const { body } = await http<{ token: string; expires_in: number }>({ operation: 'login', url: tokenUrl, form: { key } });
+ *   return { accessToken: body.token, expiresAt: now() + body.expires_in * 1000 };
+ * }
+ */
 export interface StrategyContext {
   /** JSON over the session's `fetch`, with timeouts, abort and typed errors. */
   http: AuthHttp;
@@ -21,13 +29,24 @@ export interface StrategyContext {
   timeoutMs?: number;
 }
 
-/** The part of an HTTP response the engine looks at to decide whether a token was rejected. */
+/**
+ * The part of an HTTP response the engine looks at to decide whether a token was rejected. A fetch
+ * `Response` fits.
+ *
+ * @example
+ * const isTokenRejected = (res: ResponseInfo) => res.status === 401 || res.headers?.get('x-token-expired') === '1';
+ */
 export interface ResponseInfo {
   status: number;
   headers?: { get(name: string): string | null } | undefined;
 }
 
-/** The rate limit of a strategy's auth endpoints, shared by login and refresh. */
+/**
+ * The rate limit of a strategy's auth endpoints, shared by login and refresh.
+ *
+ * @example
+ * const rateLimit: RateLimitSpec = { key: `acme:${username}@${baseUrl}`, max: 5, windowMs: 60_000 };
+ */
 export interface RateLimitSpec {
   /**
    * Identifies the budget: every session in the process whose strategy declares the same key shares
@@ -85,15 +104,37 @@ export interface Strategy {
   isTokenRejected?(response: ResponseInfo): boolean;
 }
 
-/** Types a strategy object without requiring a class; returns it unchanged. */
+/**
+ * Types a strategy object without requiring a class; returns it unchanged.
+ *
+ * @example
+ * const strategy = defineStrategy({
+ *   name: 'acme',
+ *   origins: ['https://api.acme.test'],
+ *   login: async () => ({ accessToken: await fetchToken() }),
+ * });
+ */
 export function defineStrategy<S extends Strategy>(strategy: S): S {
   return strategy;
 }
 
+/**
+ * The default `authorize`: `Authorization: Bearer <accessToken>`.
+ *
+ * @example
+ * bearer({ accessToken: 'abc' }); // { authorization: 'Bearer abc' }
+ */
 export function bearer(tokens: TokenSet): Record<string, string> {
   return { authorization: `Bearer ${tokens.accessToken}` };
 }
 
+/**
+ * The default `isTokenRejected`: status 401, and nothing else.
+ *
+ * @example
+ * defaultIsTokenRejected({ status: 401 }); // true
+ * defaultIsTokenRejected({ status: 403 }); // false
+ */
 export function defaultIsTokenRejected(response: ResponseInfo): boolean {
   return response.status === 401;
 }

@@ -4,6 +4,9 @@ import { decodeJwt } from 'jose';
  * What a strategy returns from `login` and `refresh`. Only `accessToken` is required; expiries are
  * read from the JWT when the strategy does not give them. Opaque (non-JWT) tokens have no expiry and
  * are renewed only when the server rejects them.
+ *
+ * @example
+ * const tokens: TokenSet = { accessToken: body.access_token, refreshToken: body.refresh_token, expiresAt: Date.now() + body.expires_in * 1000 };
  */
 export interface TokenSet {
   accessToken: string;
@@ -18,6 +21,12 @@ export interface TokenSet {
   extra?: Record<string, unknown> | undefined;
 }
 
+/**
+ * What {@link readJwtTimes} found in a JWT; both fields absent for an opaque token.
+ *
+ * @example
+ * const { expiresAt = Number.POSITIVE_INFINITY }: JwtTimes = readJwtTimes(accessToken, Date.now());
+ */
 export interface JwtTimes {
   /** Absolute expiry, local clock, ms. */
   expiresAt?: number;
@@ -30,6 +39,11 @@ export interface JwtTimes {
  * Understands `exp`/`iat` and datarhei's `exi` (lifetime in seconds). When `iat` is present the
  * times are moved onto the local clock (`receivedAt`), so a client whose clock is off by minutes
  * still refreshes on time. Returns `{}` for opaque tokens and for JWTs without a usable expiry.
+ *
+ * @example
+ * // a JWT with iat = 1000 and exp = 1600 (a 10-minute token), received now:
+ * readJwtTimes(jwt, Date.now()); // { issuedAt: now, expiresAt: now + 600_000 }
+ * readJwtTimes('opaque-token'); // {}
  */
 export function readJwtTimes(token: string, receivedAt?: number): JwtTimes {
   let claims: Record<string, unknown>;
@@ -58,6 +72,9 @@ function finite(value: unknown): number | undefined {
 /**
  * Fills in `expiresAt`/`issuedAt`/`refreshExpiresAt` from the tokens themselves where the strategy
  * left them out. Called by the session on every token set a strategy returns.
+ *
+ * @example
+ * const tokens = completeTokenSet({ accessToken: jwt }, Date.now()); // expiresAt and issuedAt read from the JWT
  */
 export function completeTokenSet(tokens: TokenSet, receivedAt: number): TokenSet {
   const out: TokenSet = { ...tokens };
@@ -73,7 +90,12 @@ export function completeTokenSet(tokens: TokenSet, receivedAt: number): TokenSet
   return out;
 }
 
-/** Options for when to refresh ahead of expiry. */
+/**
+ * Options for when to refresh ahead of expiry.
+ *
+ * @example
+ * createAuthSession(strategy, { refreshAhead: { ratio: 0.2, minMs: 10_000 } });
+ */
 export interface RefreshAheadOptions {
   /** Fraction of the token's lifetime to refresh ahead by. Default 0.1 (1 min of a 10-min token). */
   ratio?: number;
@@ -86,6 +108,10 @@ export interface RefreshAheadOptions {
 /**
  * The moment a token set should be renewed: expiry minus a skew proportional to its lifetime,
  * clamped to [minMs, maxMs], and never before the token was issued. `Infinity` when the expiry is unknown.
+ *
+ * @example
+ * renewAt({ accessToken: 't', issuedAt: 0, expiresAt: 600_000 }); // 540_000: 10 % of a 10-minute life ahead
+ * renewAt({ accessToken: 'opaque' }); // Infinity
  */
 export function renewAt(tokens: TokenSet, opts: RefreshAheadOptions = {}): number {
   if (tokens.expiresAt === undefined) return Number.POSITIVE_INFINITY;
