@@ -175,8 +175,14 @@ export class TimeoutError extends AuthError {
  */
 export class ServerError extends AuthError {
   declare readonly code: 'SERVER_ERROR';
-  constructor(message = 'The server failed', options?: AuthErrorOptions) {
+  /** The server's `Retry-After` (a 503 from an overloaded or rate-limiting front end), if any. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message = 'The server failed', options?: AuthErrorOptions & { retryAfterMs?: number }) {
     super('SERVER_ERROR', message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
   }
 }
 

@@ -189,8 +189,11 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
           const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.now());
           throw new RateLimitedError(`${where} is rate limiting ${operation} (HTTP ${res.status}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`, { ...withStatus, retryAfterMs });
         }
-        case 'server':
-          throw new ServerError(`${where} failed (HTTP ${res.status}${detail()})`, withStatus);
+        case 'server': {
+          // OpenLoyalty may answer its rate limit with 503 + Retry-After: honour it like a 429's.
+          const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.now());
+          throw new ServerError(`${where} failed (HTTP ${res.status}${detail()}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`, { ...withStatus, retryAfterMs });
+        }
         case 'configuration':
           throw new ConfigurationError(`${where} answered ${operation} with HTTP ${res.status}${detail()}; check the base URL and options`, withStatus);
       }

@@ -31,8 +31,9 @@ export interface RetryOptions {
 export function retryDelay(error: AuthError, attempt: number, opts: RetryOptions, random: () => number = Math.random): number | undefined {
   const retries = opts.retries ?? 3;
   if (!error.transient || attempt > retries) return undefined;
-  if (error.code === 'RATE_LIMITED') {
-    const ms = (error as AuthError & { retryAfterMs?: number }).retryAfterMs ?? opts.rateLimitedFallbackMs ?? 60_000;
+  const retryAfterMs = (error as AuthError & { retryAfterMs?: number }).retryAfterMs;
+  if (error.code === 'RATE_LIMITED' || retryAfterMs !== undefined) {
+    const ms = retryAfterMs ?? opts.rateLimitedFallbackMs ?? 60_000;
     return ms <= (opts.maxRetryAfterMs ?? 120_000) ? ms : undefined;
   }
   const base = opts.baseDelayMs ?? 250;

@@ -407,8 +407,9 @@ class Session implements AuthSession {
       } catch (raw) {
         const error = toAuthError(raw, operation, this.strategy.name);
         const wait = retryDelay(error, attempt, retry);
-        if (error.code === 'RATE_LIMITED') {
-          const pause = (error as AuthError & { retryAfterMs?: number }).retryAfterMs ?? retry.rateLimitedFallbackMs ?? 60_000;
+        const retryAfterMs = (error as AuthError & { retryAfterMs?: number }).retryAfterMs;
+        if (error.code === 'RATE_LIMITED' || retryAfterMs !== undefined) {
+          const pause = retryAfterMs ?? retry.rateLimitedFallbackMs ?? 60_000;
           this.#limiter?.pause(pause);
           this.#emitter.emit('rate-limited', { strategy: this.strategy.name, operation, retryAfterMs: pause });
         }

@@ -333,3 +333,23 @@ describe('sessions sharing a memory store', () => {
     expect(acme.counters.logins).toBe(1);
   });
 });
+
+describe('503 with Retry-After', () => {
+  it('is waited out like a 429 (the whole budget pauses), then the login succeeds', async () => {
+    acme = await server();
+    acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 503, headers: { 'retry-after': '1' } } });
+    const paused: number[] = [];
+    const sess = session(acme, { rateLimit: { max: 5, windowMs: 1000 }, on: { 'rate-limited': (e) => paused.push(e.retryAfterMs) } });
+    await sess.getToken();
+    expect(paused).toEqual([1000]);
+    expect(acme.counters.logins).toBe(1);
+  });
+
+  it('rejects with SERVER_ERROR carrying retryAfterMs when the pause is longer than allowed', async () => {
+    acme = await server();
+    acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 503, headers: { 'retry-after': '600' } } });
+    const sess = session(acme, { retry: { maxRetryAfterMs: 1000 } });
+    await expect(sess.getToken()).rejects.toMatchObject({ code: 'SERVER_ERROR', status: 503, retryAfterMs: 600_000 });
+    expect(acme.counters.logins).toBe(0);
+  });
+});
