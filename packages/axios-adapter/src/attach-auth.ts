@@ -103,15 +103,27 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   let lastTokens: TokenSet | undefined;
   let lastHeaders: [string, string][] = [];
   let lastNames: string[] = [];
+  // Whether the header names are lower case and the values need none of AxiosHeaders' sanitizing
+  // (checked once per token set): then they are assigned directly, skipping a regex pass over the
+  // token on every request.
+  let lastClean = false;
 
   const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config | Promise<Config> => {
     if (tokens !== lastTokens) {
       lastHeaders = Object.entries(session.authorize(tokens));
       lastNames = lastHeaders.map(([name]) => name);
+      lastClean = lastHeaders.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
       lastTokens = tokens;
     }
     const headers = config.headers;
-    if (typeof headers.set === 'function') for (const [name, value] of lastHeaders) headers.set(name, value);
+    if (lastClean && typeof headers.set === 'function') {
+      const target = headers as unknown as Record<string, unknown>;
+      for (const [name, value] of lastHeaders) {
+        // The same header under another case (an instance default's `Authorization`) is replaced, as set() would.
+        for (const key in target) if (key !== name && key.length === name.length && key.toLowerCase() === name) delete target[key];
+        target[name] = value;
+      }
+    } else if (typeof headers.set === 'function') for (const [name, value] of lastHeaders) headers.set(name, value);
     // An interceptor of the caller's replaced the AxiosHeaders with a plain object.
     else config.headers = Object.assign(headers ?? {}, Object.fromEntries(lastHeaders)) as typeof headers;
     if (state) {
@@ -148,6 +160,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       if (skip !== undefined && skip(config)) return config;
     } else if (state.next) return apply(config, state.next, state);
     const signal = signalOf(config);
+    // Hot path: a valid cached token is applied synchronously, without a promise.
+    const cached = session.peekToken();
+    if (cached !== undefined && !signal?.aborted) return apply(config, cached, state);
     return session.getToken(signal && { signal }).then(
       (tokens) => apply(config, tokens, state),
       (error: unknown) => {

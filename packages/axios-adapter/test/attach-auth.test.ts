@@ -32,6 +32,17 @@ describe('attachAuth', () => {
     expect(data.user).toEqual({ kind: 'admin', username: 'admin' });
   });
 
+  it("replaces an instance default's Authorization (another case) instead of sending two", async () => {
+    const stale = axios.create({ baseURL: server.url, headers: { Authorization: 'Bearer stale-token' } });
+    attachAuth(stale, session);
+    const res = await stale.get<OpenLoyaltyEcho>('/api/echo');
+    expect(res.status).toBe(200);
+    expect(res.data.user).toEqual({ kind: 'admin', username: 'admin' });
+    const names = Object.keys(res.config.headers.toJSON()).filter((n) => n.toLowerCase() === 'authorization');
+    expect(names).toEqual(['authorization']);
+    expect(res.config.headers.get('authorization')).toBe(`Bearer ${token}`);
+  });
+
   it('never sends the token to another origin, whatever the URL form', async () => {
     const host = new URL(third.url).host;
     await api.get(`${third.url}/absolute`);

@@ -21,8 +21,32 @@ export class OriginPolicy {
       .map((u) => ({ origin: u.origin, path: u.pathname }));
   }
 
-  /** Whether a request to `url` may carry the token: its origin is listed (or in `extraOrigins`) and it is not an auth endpoint. */
+  // Adapters ask on every request, mostly for the same few URLs: remember the answer per absolute
+  // URL string (bounded), per list of extra origins.
+  readonly #decisions = new Map<string, boolean>();
+  readonly #decisionsWithExtra = new WeakMap<readonly string[], Map<string, boolean>>();
+
+  /**
+   * Whether a request to `url` may carry the token: its origin is listed (or in `extraOrigins`) and it
+   * is not an auth endpoint. Pass the same `extraOrigins` array each time to benefit from the cache.
+   */
   mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean {
+    if (typeof url !== 'string') return this.#decide(url, extraOrigins);
+    let cache = this.#decisions;
+    if (extraOrigins) {
+      const found = this.#decisionsWithExtra.get(extraOrigins);
+      if (found) cache = found;
+      else this.#decisionsWithExtra.set(extraOrigins, (cache = new Map()));
+    }
+    const known = cache.get(url);
+    if (known !== undefined) return known;
+    const decision = this.#decide(url, extraOrigins);
+    if (cache.size >= 1024) cache.clear();
+    cache.set(url, decision);
+    return decision;
+  }
+
+  #decide(url: string | URL, extraOrigins: readonly string[] | undefined): boolean {
     const u = parse(url);
     if (!u) return false;
     if (!this.#origins.has(u.origin) && !(extraOrigins && extraOrigins.some((o) => originOf(o) === u.origin))) return false;

@@ -1,4 +1,4 @@
-import Bottleneck from 'bottleneck/light.js';
+import { Bottleneck } from './bottleneck.js';
 import type { RateLimitSpec } from './strategy.js';
 
 /**

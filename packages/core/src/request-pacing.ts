@@ -1,4 +1,4 @@
-import Bottleneck from 'bottleneck/light.js';
+import { Bottleneck } from './bottleneck.js';
 import type BottleneckTypes from 'bottleneck';
 import { AbortedError } from './errors.js';
 import { parseRetryAfter } from './http.js';

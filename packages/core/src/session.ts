@@ -100,6 +100,14 @@ export interface AuthSession {
   isTokenRejected(response: ResponseInfo): boolean;
   /** Whether a request to `url` may carry this session's token (its origin is the strategy's and it is not an auth endpoint). */
   mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean;
+  /**
+   * The cached token set if it is valid now and needs no renewal, else `undefined`: lets an adapter
+   * authorize a request synchronously, falling back to `getToken()`.
+   *
+   * @example
+   * const tokens = session.peekToken() ?? (await session.getToken());
+   */
+  peekToken(): TokenSet | undefined;
   /** Whether `url` is one of the strategy's own auth endpoints. */
   isAuthEndpoint(url: string | URL): boolean;
   on<K extends AuthEventName>(name: K, handler: AuthEventHandler<K>): () => void;
@@ -163,6 +171,10 @@ class Session implements AuthSession {
     this.#origins = new OriginPolicy(strategy.origins, strategy.authEndpoints ?? []);
     for (const [name, handler] of Object.entries(options.on ?? {})) if (handler) this.#emitter.on(name as AuthEventName, handler as AuthEventHandler<AuthEventName>);
     if (options.initialTokens) this.#adopt({ tokens: completeTokenSet(options.initialTokens, this.#now()), generation: 0 }, undefined);
+  }
+
+  peekToken(): TokenSet | undefined {
+    return this.#cached !== undefined && this.#now() < this.#renewAt ? this.#tokens : undefined;
   }
 
   getToken(opts?: GetTokenOptions): Promise<TokenSet> {

@@ -90,11 +90,26 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     return lastHeaders;
   };
 
-  async function send(input: RequestInfo | URL, init: RequestInit | undefined, url: URL): Promise<Response> {
+  /** `source` plus the auth headers (replacing any case variant of them), without mutating `source`. */
+  const withAuth = (source: HeadersInit | undefined, tokens: TokenSet): HeadersInit => {
+    const auth = authHeaders(tokens);
+    if (source === undefined || source === null || (typeof source === 'object' && !Array.isArray(source) && !(source instanceof Headers))) {
+      // A plain record (or none): a plain object is cheaper than a Headers and fetch accepts it.
+      const out: Record<string, string> = {};
+      if (source) for (const key in source) if (!isAuthName(key, auth)) out[key] = (source as Record<string, string>)[key]!;
+      for (const [name, value] of auth) out[name] = value;
+      return out;
+    }
+    const headers = new Headers(source);
+    for (const [name, value] of auth) headers.set(name, value);
+    return headers;
+  };
+
+  async function send(input: RequestInfo | URL, init: RequestInit | undefined, href: string, first?: { response: Response; tokens: TokenSet }): Promise<Response> {
     const request = isRequest(input) ? input : undefined;
     const signal = init?.signal ?? request?.signal;
     const opts = signal ? { signal } : undefined;
-    const fail = (error: unknown) => withRequest(error, { method: (init?.method ?? request?.method ?? 'GET').toUpperCase(), url: url.href });
+    const fail = (error: unknown) => withRequest(error, { method: (init?.method ?? request?.method ?? 'GET').toUpperCase(), url: href });
 
     let body: BodyInit | null | undefined = init?.body;
     let replayable = true;
@@ -103,25 +118,30 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     const sourceHeaders = init?.headers ?? request?.headers;
 
     const once = (tokens: TokenSet): Promise<Response> => {
-      const headers = new Headers(sourceHeaders);
-      for (const [name, value] of authHeaders(tokens)) headers.set(name, value);
+      const headers = withAuth(sourceHeaders, tokens);
       const sendInit: RequestInit = body === init?.body ? { ...init, headers } : { ...init, headers, body };
       return limiter ? acquireSlot(limiter, signal).then((release) => base(input, sendInit).finally(release)) : base(input, sendInit);
     };
 
     let tokens: TokenSet;
     try {
-      tokens = await session.getToken(opts);
+      tokens = first?.tokens ?? session.peekToken() ?? (await session.getToken(opts));
     } catch (error) {
       throw fail(error);
     }
     let replayed = false;
+    let pending = first?.response;
     for (let retries = 0; ; ) {
       let response: Response;
-      try {
-        response = await once(tokens);
-      } catch (error) {
-        throw fail(error);
+      if (pending) {
+        response = pending;
+        pending = undefined;
+      } else {
+        try {
+          response = await once(tokens);
+        } catch (error) {
+          throw fail(error);
+        }
       }
       if (!replayable) {
         // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
@@ -153,20 +173,39 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const url = targetUrl(input);
-    if (url === undefined || !session.mayAuthorize(url, origins) || (skip !== undefined && skip(url, init))) return base(input, init);
-    return send(input, init, url);
+    const href = targetHref(input);
+    if (href === undefined || !session.mayAuthorize(href, origins)) return base(input, init);
+    if (skip !== undefined && skip(new URL(href), init)) return base(input, init);
+    // Hot path: a valid cached token, a plain (non-Request) input, a body that can be sent again and
+    // no limiter: send at once, without an async frame; only a rejected or rate-limited answer goes
+    // on to the full path (replay, Retry-After).
+    const tokens = limiter === undefined && (typeof input === 'string' || !isRequest(input)) ? session.peekToken() : undefined;
+    if (tokens !== undefined && !init?.signal?.aborted && (init?.body === undefined || init.body === null || isReplayableBody(init.body))) {
+      return base(input, { ...init, headers: withAuth(init?.headers, tokens) }).then((response) =>
+        session.isTokenRejected(response) || (response.status === 429 && retry429 !== undefined) ? send(input, init, href, { response, tokens }) : response,
+      );
+    }
+    return send(input, init, href);
   };
 }
 
-/** The absolute URL a fetch goes to; relative ones resolve against the page, as `fetch` does there. */
-function targetUrl(input: RequestInfo | URL): URL | undefined {
-  if (input instanceof URL) return input;
-  const href = typeof input === 'string' ? input : (input as { url?: unknown }).url;
+/**
+ * The absolute URL a fetch goes to, as a string (so the session's per-URL decision is reused);
+ * relative ones resolve against the page, as `fetch` does there.
+ */
+function targetHref(input: RequestInfo | URL): string | undefined {
+  const href = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown }).url;
   if (typeof href !== 'string') return undefined;
+  if (/^[a-z][a-z\d+\-.]*:\/\//i.test(href)) return href;
   try {
-    return new URL(href, typeof location === 'undefined' ? undefined : location.href);
+    return new URL(href, typeof location === 'undefined' ? undefined : location.href).href;
   } catch {
     return undefined;
   }
+}
+
+function isAuthName(key: string, auth: [string, string][]): boolean {
+  const lower = key.toLowerCase();
+  for (const [name] of auth) if (name.toLowerCase() === lower) return true;
+  return false;
 }

@@ -31,6 +31,16 @@ describe('createAuthFetch', () => {
     expectTypeOf(createAuthFetch(session)).toMatchTypeOf<typeof fetch>();
   });
 
+  it("replaces the caller's own Authorization (any case, any headers form) and keeps their other headers", async () => {
+    for (const headers of [{ Authorization: 'Bearer stale', 'X-Mine': '1' }, new Headers({ Authorization: 'Bearer stale', 'X-Mine': '1' }), [['AUTHORIZATION', 'Bearer stale'], ['X-Mine', '1']] as [string, string][]]) {
+      const res = await authFetch(`${server.url}/api/echo`, { headers });
+      expect(res.status).toBe(200);
+      const e = await echo(res);
+      expect(e.user).toEqual({ kind: 'admin', username: 'admin' });
+      expect(e.headers['x-mine']).toBe('1');
+    }
+  });
+
   it('attaches the token to the strategy origin, for a string, a URL and a Request', async () => {
     for (const input of [`${server.url}/api/echo`, new URL(`${server.url}/api/echo`), new Request(`${server.url}/api/echo`, { headers: { 'x-mine': '1' } })]) {
       const res = await authFetch(input);
