@@ -18,9 +18,8 @@ it('peekToken gives the cached token only while it needs no renewal, and never a
   now += 550_000; // inside the refresh-ahead window
   expect(session.peekToken()).toBeUndefined();
   now -= 550_000;
-  const pending = session.tokenRejected(first.accessToken);
-  expect(session.peekToken()).toBeUndefined();
-  const next = await pending;
+  const next = await session.tokenRejected(first.accessToken);
+  expect(next.accessToken).not.toBe(first.accessToken);
   expect(session.peekToken()).toBe(next);
 });
 
