@@ -435,22 +435,7 @@ class Session implements AuthSession {
 
   /** Waits for a shared promise, letting this caller alone give up when its signal fires. */
   #join(promise: Promise<TokenSet>, signal: AbortSignal | undefined): Promise<TokenSet> {
-    if (!signal) return promise;
-    if (signal.aborted) return Promise.reject(new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name }));
-    return new Promise<TokenSet>((resolve, reject) => {
-      const onAbort = () => reject(new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name }));
-      signal.addEventListener('abort', onAbort, { once: true });
-      promise.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    return signal ? untilAborted(promise, signal, () => new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name })) : promise;
   }
 }
 
