@@ -93,7 +93,9 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   /** `source` plus the auth headers (replacing any case variant of them), without mutating `source`. */
   const withAuth = (source: HeadersInit | undefined, tokens: TokenSet): HeadersInit => {
     const auth = authHeaders(tokens);
-    if (source === undefined || source === null || (typeof source === 'object' && !Array.isArray(source) && !(source instanceof Headers))) {
+    // fetch reads any iterable (an array, a Headers of any realm or polyfill, a Map) as a list of
+    // pairs, and only a non-iterable object as a record.
+    if (source === undefined || source === null || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
       // A plain record (or none): a plain object is cheaper than a Headers and fetch accepts it.
       const out: Record<string, string> = {};
       if (source) for (const key in source) if (!isAuthName(key, auth)) out[key] = (source as Record<string, string>)[key]!;

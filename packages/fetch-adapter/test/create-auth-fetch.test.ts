@@ -41,6 +41,26 @@ describe('createAuthFetch', () => {
     }
   });
 
+  it("keeps headers given as any iterable fetch accepts (a Map, another realm's or a polyfill's Headers)", async () => {
+    class ForeignHeaders {
+      readonly #entries: [string, string][];
+      constructor(entries: [string, string][]) {
+        this.#entries = entries;
+      }
+      *[Symbol.iterator](): IterableIterator<[string, string]> {
+        yield* this.#entries;
+      }
+    }
+    for (const headers of [new Map([['X-Mine', '1'], ['Authorization', 'Bearer stale']]), new ForeignHeaders([['X-Mine', '1'], ['Authorization', 'Bearer stale']])]) {
+      const res = await authFetch(`${server.url}/api/echo`, { headers: headers as unknown as HeadersInit });
+      expect(res.status).toBe(200);
+      const e = await echo(res);
+      expect(e.user).toEqual({ kind: 'admin', username: 'admin' });
+      expect(e.headers['x-mine']).toBe('1');
+    }
+    expect(server.counters.apiRejected).toBe(0);
+  });
+
   it('attaches the token to the strategy origin, for a string, a URL and a Request', async () => {
     for (const input of [`${server.url}/api/echo`, new URL(`${server.url}/api/echo`), new Request(`${server.url}/api/echo`, { headers: { 'x-mine': '1' } })]) {
       const res = await authFetch(input);
