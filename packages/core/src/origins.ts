@@ -22,21 +22,24 @@ export class OriginPolicy {
   }
 
   // Adapters ask on every request, mostly for the same few URLs: remember the answer per absolute
-  // URL string (bounded), per list of extra origins.
+  // URL string (bounded), per list of extra origins. A list's entries are remembered with its
+  // decisions and compared on each call (a few string comparisons), so that a list changed in place
+  // (an origin removed) is never answered from decisions made for its old contents.
   readonly #decisions = new Map<string, boolean>();
-  readonly #decisionsWithExtra = new WeakMap<readonly string[], Map<string, boolean>>();
+  readonly #decisionsWithExtra = new WeakMap<readonly string[], { entries: readonly string[]; decisions: Map<string, boolean> }>();
 
   /**
    * Whether a request to `url` may carry the token: its origin is listed (or in `extraOrigins`) and it
-   * is not an auth endpoint. Pass the same `extraOrigins` array each time to benefit from the cache.
+   * is not an auth endpoint. Pass the same `extraOrigins` array each time to benefit from the cache
+   * (changing its entries in place is fine: the decisions are then made afresh).
    */
   mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean {
     if (typeof url !== 'string') return this.#decide(url, extraOrigins);
     let cache = this.#decisions;
     if (extraOrigins) {
       const found = this.#decisionsWithExtra.get(extraOrigins);
-      if (found) cache = found;
-      else this.#decisionsWithExtra.set(extraOrigins, (cache = new Map()));
+      if (found && sameEntries(found.entries, extraOrigins)) cache = found.decisions;
+      else this.#decisionsWithExtra.set(extraOrigins, { entries: [...extraOrigins], decisions: (cache = new Map()) });
     }
     const known = cache.get(url);
     if (known !== undefined) return known;
@@ -75,6 +78,12 @@ export class OriginPolicy {
 export function originOf(url: string | URL): string | undefined {
   const u = parse(url);
   return u && u.origin !== 'null' ? u.origin : undefined;
+}
+
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function parse(url: string | URL): URL | undefined {

@@ -38,3 +38,15 @@ it('remembers decisions per URL string without mixing up lists of extra origins'
   for (let i = 0; i < 3000; i += 1) policy.mayAuthorize(`https://api.test/items/${i}`);
   expect(policy.mayAuthorize('https://cdn.test/x')).toBe(false);
 });
+
+it('a cached decision follows a later change to the list of extra origins (an origin removed loses the token)', () => {
+  const policy = new OriginPolicy(['https://api.test'], []);
+  const extra = ['https://files.test'];
+  expect(policy.mayAuthorize('https://files.test/x', extra)).toBe(true);
+  extra.length = 0;
+  expect(policy.mayAuthorize('https://files.test/x', extra)).toBe(false);
+  extra.push('https://cdn.test');
+  expect(policy.mayAuthorize('https://cdn.test/x', extra)).toBe(true);
+  extra[0] = 'https://other.test';
+  expect(policy.mayAuthorize('https://cdn.test/x', extra)).toBe(false);
+});

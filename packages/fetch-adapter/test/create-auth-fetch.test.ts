@@ -108,6 +108,15 @@ describe('createAuthFetch', () => {
     expect(third.seen.map((s) => s.authorization)).toEqual([`Bearer ${token}`, undefined]);
   });
 
+  it('an origin removed from options.origins after creation no longer gets the token, even for a URL already seen', async () => {
+    const origins = [third.url];
+    const f = createAuthFetch(session, { origins });
+    await f(`${third.url}/seen`);
+    origins.length = 0;
+    await f(`${third.url}/seen`);
+    expect(third.seen.map((s) => s.authorization)).toEqual([`Bearer ${token}`, undefined]);
+  });
+
   it('leaves the auth endpoints alone: no token, and a 401 there is not a reason to refresh', async () => {
     const res = await authFetch(`${server.url}/api/admin/login_check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'wrong' }) });
     expect(res.status).toBe(401);
