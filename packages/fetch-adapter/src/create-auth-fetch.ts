@@ -193,14 +193,16 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
 
 /**
  * The absolute URL a fetch goes to, as a string (so the session's per-URL decision is reused);
- * relative ones resolve against the page, as `fetch` does there.
+ * relative ones resolve as `fetch` does: against the document's base URL (a `<base href>` may point
+ * to another origin), in a worker against its location.
  */
 function targetHref(input: RequestInfo | URL): string | undefined {
   const href = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown }).url;
   if (typeof href !== 'string') return undefined;
   if (/^[a-z][a-z\d+\-.]*:\/\//i.test(href)) return href;
   try {
-    return new URL(href, typeof location === 'undefined' ? undefined : location.href).href;
+    const base = typeof document !== 'undefined' && typeof document.baseURI === 'string' ? document.baseURI : typeof location === 'undefined' ? undefined : location.href;
+    return new URL(href, base).href;
   } catch {
     return undefined;
   }

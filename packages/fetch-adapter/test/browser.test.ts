@@ -166,6 +166,31 @@ describe('fetch adapter in headless Chromium', () => {
     expect(elsewhere).toEqual([200, 200]);
     expect(third.seen.map((s) => [s.url, s.authorization])).toEqual([['/third-party', undefined]]);
     expect(pageRequests).toEqual([{ url: '/relative-to-the-page', authorization: undefined }]);
+
+    // The page's origin may carry the token, but a <base href> sends relative URLs elsewhere: fetch
+    // resolves against the document's base URL, and so must the origin check.
+    const viaBase = await tab.evaluate(
+      async ({ third, api }) => {
+        const m = (globalThis as Record<string, unknown>).authLib as typeof FetchAdapter & typeof Core & typeof Admin;
+        const session = m.createAuthSession(m.openLoyaltyAdmin({ baseUrl: api, username: 'admin', password: 'password' }), {
+          initialTokens: { accessToken: 'page-origin-token', expiresAt: Date.now() + 3_600_000 },
+        });
+        const pageFetch = m.createAuthFetch(session, { origins: [location.origin] });
+        const own = await pageFetch('/own-origin');
+        const base = document.createElement('base');
+        base.href = `${third}/based/`;
+        document.head.append(base);
+        const res = await pageFetch('relative-under-base');
+        return [own.status, res.status];
+      },
+      { third: third.url, api },
+    );
+    expect(viaBase).toEqual([200, 200]);
+    expect(pageRequests.at(-1)).toEqual({ url: '/own-origin', authorization: 'Bearer page-origin-token' });
+    expect(third.seen.map((s) => [s.url, s.authorization])).toEqual([
+      ['/third-party', undefined],
+      ['/based/relative-under-base', undefined],
+    ]);
     expect(errors).toEqual([]);
     await tab.close();
   }, 60_000);
