@@ -6,7 +6,7 @@ const own = <K extends keyof AxiosRequestConfig>(config: AxiosRequestConfig, key
 /**
  * The URL axios will request, resolved as axios does (`buildFullPath`): `baseURL` + `url` unless
  * `url` is absolute (`scheme://` or protocol-relative `//`) and `allowAbsoluteUrls` is not `false`;
- * own properties only, as axios reads them. Relative results resolve against the page in a browser.
+ * own properties only, as axios reads them. Relative results resolve against the document base URL in a browser.
  * `undefined` when there is no absolute URL (axios would fail the request as well).
  *
  * Returns a string so that the session can remember its decision per URL: on the common paths
@@ -23,11 +23,17 @@ export function requestUrl(config: AxiosRequestConfig): string | undefined {
   return combined;
 }
 
-/** A `scheme://` URL as it is; anything else resolved against the page (browsers), else `undefined`. */
+/**
+ * A `scheme://` URL as it is; anything else resolved as XHR and fetch do in browsers: against the
+ * document's base URL (a `<base href>` may point to another origin), in a worker against its
+ * location; `undefined` elsewhere.
+ */
 function resolve(url: unknown): string | undefined {
   if (typeof url === 'string' && /^[a-z][a-z\d+\-.]*:\/\//i.test(url)) return url;
   if (url instanceof URL) return url.href;
-  const page = (globalThis as { location?: { href?: string } }).location?.href;
+  const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: string } };
+  const base = g.document?.baseURI;
+  const page = typeof base === 'string' ? base : g.location?.href;
   return page === undefined ? undefined : parse(url, page)?.href;
 }
 
