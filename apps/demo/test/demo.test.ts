@@ -47,6 +47,11 @@ describe('the tour on the embedded servers', () => {
     // The storms: exactly one refresh each, no login.
     expect(step('expiry')).toMatchObject({ requests: 200, refreshes: 1, logins: 0 });
     expect(step('revoked')).toMatchObject({ requests: 200, refreshes: 1, logins: 0 });
+    // The figures are the server's, not the tour's claims: every request sent with the revoked token
+    // was answered 401 (then replayed), and the server saw exactly the auth calls the session reports.
+    expect(step('revoked').rejected).toBe(200);
+    expect(step('expiry').rejected).toBe(0);
+    for (const id of ['concurrent', 'expiry', 'revoked', 'dead-refresh'] as const) expect(step(id).serverAuthCalls, id).toBe(step(id).logins + step(id).refreshes);
     // 25 forced logins, never more than 20 in any window, no 429.
     expect(step('burst')).toMatchObject({ logins: 25, rateLimited: 0 });
     expect(step('burst').maxAuthCallsInWindow).toBeGreaterThan(0);
