@@ -154,6 +154,20 @@ describe('misconfiguration, as a user runs it', () => {
     expect(stderr.trim()).toBe('demo: OpenLoyalty password of admin is missing: set OPENLOYALTY_ADMIN_PASSWORD');
   }, 30_000);
 
+  it('an unreachable server: one line, exit code 2, no stack trace, never the password', async () => {
+    // A port that was just listening and is now closed: connections are refused.
+    const gone = await createOpenLoyaltyServer();
+    const url = gone.url;
+    await gone.close();
+    const secret = 'unreachable-Secret-91d2';
+    const { code, stderr, stdout } = await demo(['--openloyalty-url', url, '--openloyalty-admin-user', 'admin'], { OPENLOYALTY_ADMIN_PASSWORD: secret });
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^demo: OpenLoyalty could not be reached .*check the URL$/);
+    expect(stderr + stdout).not.toContain(secret);
+  }, 30_000);
+
   it('a wrong password on a real server: one line naming the variables, never the password', async () => {
     const server = await createOpenLoyaltyServer();
     try {
