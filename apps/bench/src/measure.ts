@@ -78,7 +78,10 @@ export async function sideBySideLatency(candidates: LatencyCandidate[], opts: { 
   const filled = new Map<string, number>(candidates.map((c) => [c.name, 0]));
   for (let r = 0; r < (opts.warmupRounds ?? 3); r += 1) for (const c of candidates) for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
   for (let r = 0; r < opts.rounds * 2; r += 1) {
-    const order = candidates.map((_, i) => candidates[(i + r) % candidates.length]!);
+    // Rotate per pair of rounds (one throughput, one latency), so each kind of round sees every order:
+    // rotating by `r` gave an even number of candidates only half the orders in each kind.
+    const turn = Math.floor(r / 2);
+    const order = candidates.map((_, i) => candidates[(i + turn) % candidates.length]!);
     for (const c of order) {
       if (r % 2 === 0) {
         const t0 = process.hrtime.bigint();
