@@ -107,6 +107,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   // (checked once per token set): then they are assigned directly, skipping a regex pass over the
   // token on every request.
   let lastClean = false;
+  // Header values this adapter has set (the latest token sets'), so that a finished config reused
+  // for another origin loses them even after a renewal. Updated once per token set.
+  const applied = new Set<string>();
+  const appliedNames = new Set<string>();
 
   const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config | Promise<Config> => {
     if (tokens !== lastTokens) {
@@ -114,6 +118,12 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       lastNames = lastHeaders.map(([name]) => name);
       lastClean = lastHeaders.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
       lastTokens = tokens;
+      for (const [name, value] of lastHeaders) {
+        appliedNames.add(name);
+        applied.add(value);
+        // Bounded: tokens older than this many renewals have long expired.
+        if (applied.size > 16) applied.delete(applied.values().next().value!);
+      }
     }
     const headers = config.headers;
     if (lastClean && typeof headers.set === 'function') {
@@ -147,7 +157,12 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
   const stripOurs = (config: Config): Config => {
     const headers = config.headers;
-    if (headers && typeof headers.get === 'function') for (const [name, value] of lastHeaders) if (headers.get(name) === value) headers.delete(name);
+    if (headers && typeof headers.get === 'function') {
+      for (const name of appliedNames) {
+        const value = headers.get(name);
+        if (typeof value === 'string' && applied.has(value)) headers.delete(name);
+      }
+    }
     return config;
   };
 

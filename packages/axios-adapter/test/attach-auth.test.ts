@@ -125,6 +125,14 @@ describe('attachAuth', () => {
     expect(third.seen).toEqual([expect.objectContaining({ url: '/reused', authorization: undefined })]);
   });
 
+  it('a finished request config sent to another origin after the token was renewed carries neither token', async () => {
+    const res = await api.get('/api/echo');
+    await session.refresh();
+    expect((await api.get('/api/echo')).status).toBe(200);
+    await api.request({ ...res.config, baseURL: third.url, url: '/reused-after-renewal' });
+    expect(third.seen).toEqual([expect.objectContaining({ url: '/reused-after-renewal', authorization: undefined })]);
+  });
+
   it('works when an earlier interceptor replaced the headers with a plain object', async () => {
     const api2 = axios.create({ baseURL: server.url });
     attachAuth(api2, session);
