@@ -28,6 +28,9 @@ describe('axios refresh storms against the OpenLoyalty reference server', () => 
     expect(server.counters.refreshes).toBe(1);
     expect(server.counters.authCalls).toBe(1);
     expect(server.counters.logins).toBe(0);
+    expect(server.counters.apiRejected).toBe(0);
+    // Exactly N calls got through (one per request: none lost, none sent again after a success); the rest were rejections.
+    expect(server.counters.apiCalls).toBe(N + server.counters.apiRejected);
   });
 
   it('(b) token revoked on the server while exp is in the future: exactly one refresh, all succeed', async () => {
@@ -42,6 +45,8 @@ describe('axios refresh storms against the OpenLoyalty reference server', () => 
     expect(server.counters.refreshes).toBe(1);
     expect(server.counters.authCalls).toBe(1);
     expect(server.counters.logins).toBe(0);
+    // Exactly N calls got through (one per request: none lost, none sent again after a success); the rest were rejections.
+    expect(server.counters.apiCalls).toBe(N + server.counters.apiRejected);
   });
 
   it('(c) dead refresh token: one refresh attempt, one login, all succeed', async () => {
@@ -55,6 +60,8 @@ describe('axios refresh storms against the OpenLoyalty reference server', () => 
     expect(server.counters.refreshes).toBe(0);
     expect(server.counters.logins).toBe(1);
     expect(server.counters.authCalls).toBe(2);
+    // Exactly N calls got through (one per request: none lost, none sent again after a success); the rest were rejections.
+    expect(server.counters.apiCalls).toBe(N + server.counters.apiRejected);
   });
 
   it('requests arriving while the refresh is in flight join it', async () => {

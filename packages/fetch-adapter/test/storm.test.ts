@@ -31,6 +31,9 @@ describe('fetch refresh storms against the OpenLoyalty reference server (real gl
     expect(server.counters.refreshes).toBe(1);
     expect(server.counters.authCalls).toBe(1);
     expect(server.counters.logins).toBe(0);
+    expect(server.counters.apiRejected).toBe(0);
+    // Exactly N calls got through (one per request: none lost, none sent again after a success); the rest were rejections.
+    expect(server.counters.apiCalls).toBe(N + server.counters.apiRejected);
   });
 
   it('(b) token revoked on the server while exp is in the future: exactly one refresh, all succeed', async () => {
@@ -43,6 +46,8 @@ describe('fetch refresh storms against the OpenLoyalty reference server (real gl
     expect(server.counters.refreshes).toBe(1);
     expect(server.counters.authCalls).toBe(1);
     expect(server.counters.logins).toBe(0);
+    // Exactly N calls got through (one per request: none lost, none sent again after a success); the rest were rejections.
+    expect(server.counters.apiCalls).toBe(N + server.counters.apiRejected);
   });
 
   it('(c) dead refresh token: one refresh attempt, one login, all succeed', async () => {
@@ -54,6 +59,8 @@ describe('fetch refresh storms against the OpenLoyalty reference server (real gl
     expect(server.counters.refreshes).toBe(0);
     expect(server.counters.logins).toBe(1);
     expect(server.counters.authCalls).toBe(2);
+    // Exactly N calls got through (one per request: none lost, none sent again after a success); the rest were rejections.
+    expect(server.counters.apiCalls).toBe(N + server.counters.apiRejected);
   });
 
   it('requests arriving while the refresh is in flight join it', async () => {
