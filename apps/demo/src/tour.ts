@@ -127,10 +127,12 @@ function describe(error: unknown): string {
  * On a real server, a rejected login, a refused connection or a wrong URL is the user's set-up, not
  * a failed step: stop with one clear line (naming the variables to check, never their values).
  */
-function checkSetUp(real: boolean, errors: unknown[], what: string, hint: string): void {
+function checkSetUp(real: boolean, errors: unknown[], what: string, hint: string, urlOption: string): void {
   if (!real) return;
   for (const e of errors) {
     const auth = isAuthError(e) ? (e as AuthError) : undefined;
+    // A 404 at the login endpoint is a wrong base URL, not wrong credentials.
+    if (auth && auth.status === 404) throw new DemoConfigError(`${what} answered 404 at its login endpoint: is ${urlOption} the API's base URL?`);
     if (auth && (auth.code === 'CREDENTIALS_REJECTED' || auth.code === 'CONFIGURATION')) throw new DemoConfigError(`${what} refused the login (${auth.code}${auth.status ? `, HTTP ${auth.status}` : ''}); check ${hint}`);
     if (auth && (auth.code === 'NETWORK' || auth.code === 'TIMEOUT' || auth.code === 'BAD_RESPONSE')) throw new DemoConfigError(`${what} could not be reached or did not answer as expected (${auth.code}); check the URL`);
     if (isAxiosError(e) && !e.response) throw new DemoConfigError(`${what} could not be reached (${e.code ?? 'network error'}); check the URL`);
@@ -164,6 +166,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
     const olReal = config.openloyalty !== undefined;
     const coreReal = config.datarhei !== undefined;
     const olHint = 'OPENLOYALTY_URL, OPENLOYALTY_ADMIN_USER and OPENLOYALTY_ADMIN_PASSWORD';
+    const olUrlOption = 'OPENLOYALTY_URL (--openloyalty-url)';
 
     // ---- OpenLoyalty: one admin session shared by an axios instance and a fetch ----
     const rateLimit = ctx.ol.server ? EMBEDDED.olRateLimit : undefined;
@@ -226,7 +229,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
 
     await run('logins', 'Admin and member logins (OpenLoyalty)', async (r) => {
       const a = await tally([viaAxios]);
-      checkSetUp(olReal, a.errors, 'OpenLoyalty', olHint);
+      checkSetUp(olReal, a.errors, 'OpenLoyalty', olHint, olUrlOption);
       record(r, a);
       timeline.info(`admin: GET ${listPath} through axios → logged in (${counter.logins} login call)`);
       let memberLogins = 0;
@@ -238,7 +241,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
         try {
           tokens = await member.getToken();
         } catch (error) {
-          checkSetUp(olReal, [error], 'OpenLoyalty (member login)', 'OPENLOYALTY_MEMBER_USER, OPENLOYALTY_MEMBER_PASSWORD and OPENLOYALTY_STORE');
+          checkSetUp(olReal, [error], 'OpenLoyalty (member login)', 'OPENLOYALTY_MEMBER_USER, OPENLOYALTY_MEMBER_PASSWORD and OPENLOYALTY_STORE', olUrlOption);
           throw error;
         }
         const id = String(claims(tokens.accessToken).id ?? '');
@@ -314,7 +317,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       const t0 = timeline.elapsedMs;
       const work = tally(sessions.map((s) => () => s.login().finally(() => (done += 1))));
       const t = await timeline.wait('forced logins', work, () => ({ fraction: done / config.burst, text: `${done}/${config.burst} logins, ${((timeline.elapsedMs - t0) / 1000).toFixed(1)} s` }));
-      checkSetUp(olReal, t.errors, 'OpenLoyalty', olHint);
+      checkSetUp(olReal, t.errors, 'OpenLoyalty', olHint, olUrlOption);
       burstCounter.stop();
       r.requests = 0;
       r.failed = t.failed;
@@ -363,7 +366,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
         const api = axios.create({ baseURL: ctx.ol.url });
         attachAuth(api, keyed);
         const t = await tally(times(50, () => () => api.get(listPath)));
-        checkSetUp(olReal, t.errors, 'OpenLoyalty (API key)', 'OPENLOYALTY_API_KEY');
+        checkSetUp(olReal, t.errors, 'OpenLoyalty (API key)', 'OPENLOYALTY_API_KEY', olUrlOption);
         record(r, t);
         keyCounter.stop();
         // The session's "login" is local (the key is the token): count what reached the server's auth endpoints.
@@ -383,7 +386,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       const api = axios.create({ baseURL: ctx.core.url });
       attachAuth(api, core);
       const first = await tally(times(20, () => () => api.get('/api/v3/process')));
-      checkSetUp(coreReal, first.errors, 'datarhei Core', coreHint);
+      checkSetUp(coreReal, first.errors, 'datarhei Core', coreHint, 'DATARHEI_URL (--datarhei-url)');
       record(r, first);
       timeline.info(`20 × GET /api/v3/process through axios → ${c.logins} login`);
       if (ctx.core.server) {
@@ -416,7 +419,7 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
         const c = new AuthCounter().watch(core);
         const coreFetch: AuthFetch = createAuthFetch(core);
         const t = await tally(times(20, () => () => coreFetch(`${ctx.core.url}/api/v3/process`)));
-        checkSetUp(coreReal, t.errors, 'datarhei Core / Auth0', 'AUTH0_ISSUER, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE');
+        checkSetUp(coreReal, t.errors, 'datarhei Core / Auth0', 'AUTH0_ISSUER, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE', 'DATARHEI_URL (--datarhei-url) or AUTH0_ISSUER (--auth0-issuer)');
         record(r, t);
         r.logins = c.logins;
         r.refreshes = c.refreshes;

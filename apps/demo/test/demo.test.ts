@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createOpenLoyaltyServer } from '@auth/testing';
+import { createOpenLoyaltyServer, listen } from '@auth/testing';
 import { readConfig, DemoConfigError } from '../src/config.js';
 import { Timeline } from '../src/timeline.js';
 import { runTour, summaryTable, type StepId, type StepResult } from '../src/tour.js';
@@ -166,6 +166,24 @@ describe('misconfiguration, as a user runs it', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^demo: OpenLoyalty could not be reached .*check the URL$/);
     expect(stderr + stdout).not.toContain(secret);
+  }, 30_000);
+
+  it('a URL that is not OpenLoyalty (an HTML 404 page): one line that points at the URL, not the password', async () => {
+    const other = await listen((req, res) => {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html><body>Not Found</body></html>');
+    });
+    try {
+      const { code, stderr } = await demo(['--openloyalty-url', other.url, '--openloyalty-admin-user', 'admin'], { OPENLOYALTY_ADMIN_PASSWORD: 'pw-not-shown-6a' });
+      expect(code).toBe(2);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBe('demo: OpenLoyalty answered 404 at its login endpoint: is OPENLOYALTY_URL (--openloyalty-url) the API\'s base URL?');
+      expect(stderr).not.toContain('pw-not-shown-6a');
+    } finally {
+      await other.close();
+    }
   }, 30_000);
 
   it('a wrong password on a real server: one line naming the variables, never the password', async () => {
