@@ -327,6 +327,28 @@ describe('attachAuth', () => {
     expect(server.counters.apiCalls).toBe(1);
   });
 
+  it('aborting while it waits out a Retry-After rejects at once, and nothing more is sent', async () => {
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
+    let got429 = false;
+    const watched = axios.create({ baseURL: server.url });
+    // Registered first, so it sees the answer before the adapter does.
+    watched.interceptors.response.use(undefined, (e: AxiosError) => {
+      got429 ||= e.response?.status === 429;
+      throw e;
+    });
+    // An hour's Retry-After, allowed: only the abort can end this request within the test's time.
+    attachAuth(watched, session, { retryRateLimited: { maxRetryAfterMs: 3_600_000 } });
+    const controller = new AbortController();
+    const pending = watched.get('/api/echo', { signal: controller.signal }).catch((e: unknown) => e);
+    await waitFor(() => got429, 'the 429 to arrive');
+    controller.abort();
+    const error = await pending;
+    expect((error as AuthError).code).toBe('ABORTED');
+    expect(axios.isCancel(error)).toBe(true);
+    expect(inspect(error, { depth: 8 })).not.toContain(token);
+    expect(server.counters.apiCalls).toBe(1);
+  });
+
   it('a stream body is sent once: the rejection is handed back, not replayed', async () => {
     const { Readable } = await import('node:stream');
     server.revokeAccessTokens();

@@ -304,6 +304,26 @@ describe('createAuthFetch', () => {
     expect(server.counters.apiCalls).toBe(1);
   });
 
+  it('aborting while it waits out a Retry-After rejects at once, and nothing more is sent', async () => {
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
+    let got429 = false;
+    // An hour's Retry-After, allowed: only the abort can end this request within the test's time.
+    const f = createAuthFetch(session, {
+      retryRateLimited: { maxRetryAfterMs: 3_600_000 },
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        got429 ||= res.status === 429;
+        return res;
+      },
+    });
+    const controller = new AbortController();
+    const pending = f(`${server.url}/api/echo`, { signal: controller.signal }).catch((e: unknown) => e);
+    await waitFor(() => got429, 'the 429 to arrive');
+    controller.abort();
+    expect(((await pending) as AuthError).code).toBe('ABORTED');
+    expect(server.counters.apiCalls).toBe(1);
+  });
+
   it('uses the injected base fetch', async () => {
     const seen: string[] = [];
     const f = createAuthFetch(session, {
