@@ -99,7 +99,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       // A plain record (or none): a plain object is cheaper than a Headers and fetch accepts it.
       const out: Record<string, string> = {};
       if (source) for (const key in source) if (!isAuthName(key, auth)) out[key] = (source as Record<string, string>)[key]!;
-      for (const [name, value] of auth) out[name] = value;
+      for (let i = 0; i < auth.length; i += 1) out[auth[i]![0]] = auth[i]![1];
       return out;
     }
     const headers = new Headers(source);
@@ -183,8 +183,8 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     // on to the full path (replay, Retry-After).
     const tokens = limiter === undefined && (typeof input === 'string' || !isRequest(input)) ? session.peekToken() : undefined;
     if (tokens !== undefined && !init?.signal?.aborted && (init?.body === undefined || init.body === null || isReplayableBody(init.body))) {
-      return base(input, { ...init, headers: withAuth(init?.headers, tokens) }).then((response) =>
-        session.isTokenRejected(response) || (response.status === 429 && retry429 !== undefined) ? send(input, init, href, { response, tokens }) : response,
+      return base(input, init === undefined ? { headers: withAuth(undefined, tokens) } : { ...init, headers: withAuth(init.headers, tokens) }).then((response) =>
+        (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response) ? send(input, init, href, { response, tokens }) : response,
       );
     }
     return send(input, init, href);
@@ -199,7 +199,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
 function targetHref(input: RequestInfo | URL): string | undefined {
   const href = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown }).url;
   if (typeof href !== 'string') return undefined;
-  if (/^[a-z][a-z\d+\-.]*:\/\//i.test(href)) return href;
+  if (href.startsWith('https://') || href.startsWith('http://') || /^[a-z][a-z\d+\-.]*:\/\//i.test(href)) return href;
   try {
     const base = typeof document !== 'undefined' && typeof document.baseURI === 'string' ? document.baseURI : typeof location === 'undefined' ? undefined : location.href;
     return new URL(href, base).href;
