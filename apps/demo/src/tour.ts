@@ -45,7 +45,9 @@ export interface TourSummary {
 
 /** Lifetimes and limits of the embedded servers: short, so the whole tour takes seconds. */
 export const EMBEDDED = {
-  olAccessTtlSec: 3,
+  // Long enough that the first steps finish before the refresh-ahead point (expiry − 5 s) even on a
+  // loaded machine; the expiry step waits it out.
+  olAccessTtlSec: 12,
   olRateLimit: { max: 20, windowMs: 3_000 },
   coreAccessTtlSec: 2,
   apiKey: 'demo-api-key-0123456789abcdef',

@@ -65,7 +65,7 @@ describe('the tour on the embedded servers', () => {
     // Without a terminal the timeline is plain lines: no carriage returns, no escape codes.
     expect(out).not.toContain('\r');
     expect(out).not.toContain('\u001b[');
-    expect(out).toContain('waiting for the 3 s access token to expire');
+    expect(out).toContain('waiting for the 12 s access token to expire');
     const table = summaryTable(summary);
     expect(table.split('\n')).toHaveLength(2 + summary.steps.length);
     expect(table).not.toContain('FAILED');
