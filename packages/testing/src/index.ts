@@ -1,4 +1,4 @@
-export { listen, readBody, sendJson, sendHtml, bearerToken } from './server-kit.js';
+export { listen, readBody, readRawBody, sendJson, sendHtml, bearerToken } from './server-kit.js';
 export type { RunningServer, Handler } from './server-kit.js';
 export { FaultPlan } from './faults.js';
 export type { Fault, FaultRule } from './faults.js';

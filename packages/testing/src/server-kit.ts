@@ -71,7 +71,17 @@ export async function listen(handler: Handler, opts: { port?: number; host?: str
  * @example
  * const body = JSON.parse(await readBody(req));
  */
-export function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> {
+export async function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> {
+  return (await readRawBody(req, limit)).toString('utf8');
+}
+
+/**
+ * Reads the body as bytes, up to 1 MiB (for binary bodies an echo must return unchanged).
+ *
+ * @example
+ * const bytes = await readRawBody(req);
+ */
+export function readRawBody(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -82,7 +92,7 @@ export function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string>
         req.destroy();
       } else chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultPlan } from '../faults.js';
-import { bearerToken, listen, sendJson } from '../server-kit.js';
+import { bearerToken, listen, readRawBody, sendJson } from '../server-kit.js';
 import { CallWindow } from '../window.js';
 import { TokenIssuer, type Principal } from './tokens.js';
 
@@ -297,7 +297,7 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
 
   /** Reads a JSON object body with the given string fields; answers 400 itself and returns undefined otherwise. */
   async function jsonFields<K extends string>(req: IncomingMessage, res: ServerResponse, fields: K[]): Promise<Record<K, string> | undefined> {
-    const raw = await readRaw(req);
+    const raw = await readRawBody(req);
     const type = req.headers['content-type'] ?? '';
     if (!/json/i.test(type)) return void badRequest(res, 'Invalid content type: expected application/json.');
     let body: unknown;
@@ -444,7 +444,7 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
         case 'echo': {
           const who = await authenticate(req, url, res);
           if (!who) return;
-          const raw = await readRaw(req);
+          const raw = await readRawBody(req);
           const text = raw.toString('utf8');
           const utf8 = Buffer.from(text, 'utf8').equals(raw);
           const query: Record<string, string | string[]> = {};
@@ -530,20 +530,4 @@ function matchRoute(parts: string[]): Route | undefined {
 /** A stable UUID-shaped id, so tests can predict it. */
 function fixedId(group: number, index: number): string {
   return `00000000-0000-4000-8${String(group).padStart(3, '0')}-${String(index + 1).padStart(12, '0')}`;
-}
-
-function readRaw(req: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new Error('body too large'));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
