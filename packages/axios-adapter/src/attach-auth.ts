@@ -1,7 +1,7 @@
-import type { AxiosError, AxiosInstance, AxiosRequestConfig, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { AbortedError, acquireSlot, isAuthError, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
 import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
-import { requestUrl } from './request-url.js';
+import { targetCheck } from './request-url.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -32,7 +32,8 @@ export interface AttachAuthOptions {
   /**
    * Schedules the authorized requests through Bottleneck: a `Bottleneck` instance (shared with other
    * code if you like) or the settings of a new one, e.g. `{ maxConcurrent: 10, minTime: 50 }`.
-   * A request holds its slot until its answer arrives.
+   * A request holds its slot while it is on the wire: from when axios hands it to its transport
+   * until the answer (or the failure) arrives.
    */
   limiter?: LimiterOption;
   /**
@@ -52,7 +53,6 @@ class RequestState {
   rateLimitRetries = 0;
   /** Tokens the next send must carry (set before a replay). */
   next: TokenSet | undefined;
-  release: (() => void) | undefined;
   constructor(token: string, names: readonly string[]) {
     this.#token = token;
     this.names = names;
@@ -98,6 +98,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const skip = options.skip;
   const limiter = toLimiter(options.limiter);
   const retry429 = toRetryPolicy(options.retryRateLimited);
+  const mayAuthorize = targetCheck((url) => session.mayAuthorize(url, origins), origins);
 
   // session.authorize() builds a header object; reuse it while the token set is the same.
   let lastTokens: TokenSet | undefined;
@@ -112,7 +113,41 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const applied = new Set<string>();
   const appliedNames = new Set<string>();
 
-  const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config | Promise<Config> => {
+  // The limiter wraps the request's transport rather than holding a slot from this interceptor on:
+  // nothing that runs between them (another interceptor that throws, say) can keep a slot, and the
+  // interceptor itself stays synchronous.
+  const limitedAdapters = new WeakSet<object>();
+  const limited = (inner: AxiosRequestConfig['adapter']): AxiosAdapter => {
+    const send: AxiosAdapter = (config) =>
+      acquireSlot(limiter!, signalOf(config)).then(
+        (release) => {
+          let sent: Promise<AxiosResponse>;
+          try {
+            sent = Promise.resolve(axios.getAdapter(inner ?? axios.defaults.adapter, config)(config));
+          } catch (error) {
+            release();
+            throw error;
+          }
+          return sent.then(
+            (response) => {
+              release();
+              return response;
+            },
+            (error: unknown) => {
+              release();
+              throw error;
+            },
+          );
+        },
+        (error: unknown) => {
+          throw fail(error, config);
+        },
+      );
+    limitedAdapters.add(send);
+    return send;
+  };
+
+  const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config => {
     if (tokens !== lastTokens) {
       lastHeaders = Object.entries(session.authorize(tokens));
       lastNames = lastHeaders.map(([name]) => name);
@@ -141,17 +176,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       state.names = lastNames;
       state.next = undefined;
     } else config[STATE] = new RequestState(tokens.accessToken, lastNames);
-    if (!limiter) return config;
-    const s = config[STATE]!;
-    return acquireSlot(limiter, signalOf(config)).then(
-      (release) => {
-        s.release = release;
-        return config;
-      },
-      (error: unknown) => {
-        throw fail(error, config);
-      },
-    );
+    // A replay goes through the wrapper it already has.
+    if (limiter && !limitedAdapters.has(config.adapter as object)) config.adapter = limited(config.adapter);
+    return config;
   };
 
   /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
@@ -166,18 +193,47 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return config;
   };
 
-  const onRequest = (config: Config): Config | Promise<Config> => {
+  // The token a `runWhen` check saw. axios runs an all-synchronous interceptor chain in the same turn
+  // as those checks, so the synchronous interceptor can count on it even if the renewal point was
+  // crossed in between (it is still valid then: renewal starts before expiry).
+  let peeked: TokenSet | undefined;
+  /**
+   * Whether this request can be authorized without waiting: a token is cached (or the replay's is
+   * known). axios then takes its synchronous path (no promise hop before the request is sent) unless
+   * another interceptor of the instance is asynchronous.
+   */
+  const ready = (config: Config): boolean => {
+    if (config[STATE]?.next) return true;
+    const tokens = session.peekToken();
+    if (tokens === undefined) return false;
+    peeked = tokens;
+    return true;
+  };
+  // The two request interceptors below ask the same question for the same config, one after the
+  // other: the second reuses the first one's answer.
+  let decidedFor: Config | undefined;
+  let decision = false;
+
+  const onRequest = (config: Config, sync: boolean): Config | Promise<Config> => {
     const state = config[STATE];
     if (state === undefined) {
       if (config.skipAuth === true) return config;
-      const url = requestUrl(config);
-      if (!url || !session.mayAuthorize(url, origins)) return stripOurs(config);
+      if (!mayAuthorize(config)) return stripOurs(config);
       if (skip !== undefined && skip(config)) return config;
     } else if (state.next) return apply(config, state.next, state);
     const signal = signalOf(config);
     // Hot path: a valid cached token is applied synchronously, without a promise.
     const cached = session.peekToken();
-    if (cached !== undefined && !signal?.aborted) return apply(config, cached, state);
+    if (sync) {
+      // Only a promise-free answer keeps axios' synchronous chain working.
+      if (signal?.aborted) throw fail(new AbortedError(), config);
+      const tokens = cached ?? peeked;
+      if (tokens !== undefined) {
+        // Past the renewal point: let the session start its background renewal.
+        if (cached === undefined) session.getToken().catch(() => {});
+        return apply(config, tokens, state);
+      }
+    } else if (cached !== undefined && !signal?.aborted) return apply(config, cached, state);
     return session.getToken(signal && { signal }).then(
       (tokens) => apply(config, tokens, state),
       (error: unknown) => {
@@ -190,7 +246,6 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     const config = response.config as Config;
     const state = config[STATE];
     if (state === undefined) return response;
-    release(state);
     // A validateStatus that accepts error statuses: the answer is still checked.
     if (response.status >= 300) return followUp(config, state, response, response);
     // Done with this request: a later `axios(response.config)` is checked afresh.
@@ -202,7 +257,6 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     const config = (error as AxiosError | undefined)?.config as Config | undefined;
     const state = config?.[STATE];
     if (!config || !state || isAuthError(error)) return Promise.reject(error);
-    release(state);
     return followUp(config, state, (error as AxiosError).response, error);
   };
 
@@ -243,20 +297,26 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return outcome === response ? Promise.resolve(response!) : Promise.reject(outcome);
   };
 
-  const requestId = instance.interceptors.request.use(onRequest);
+  const syncId = instance.interceptors.request.use((config: Config) => onRequest(config, true), undefined, {
+    synchronous: true,
+    runWhen: (config: Config) => {
+      decidedFor = config;
+      return (decision = ready(config));
+    },
+  });
+  const asyncId = instance.interceptors.request.use((config: Config) => onRequest(config, false), undefined, {
+    runWhen: (config: Config) => {
+      const sync = decidedFor === config ? decision : ready(config);
+      decidedFor = undefined;
+      return !sync;
+    },
+  });
   const responseId = instance.interceptors.response.use(onResponse, onError);
   return () => {
-    instance.interceptors.request.eject(requestId);
+    instance.interceptors.request.eject(syncId);
+    instance.interceptors.request.eject(asyncId);
     instance.interceptors.response.eject(responseId);
   };
-}
-
-function release(state: RequestState): void {
-  const r = state.release;
-  if (r) {
-    state.release = undefined;
-    r();
-  }
 }
 
 /** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
@@ -279,10 +339,7 @@ function settle(config: Config, state: RequestState, outcome: unknown): void {
 /** The core's error for this request, with its (token-free) config attached as `config`. */
 function fail(error: unknown, config: Config): unknown {
   const state = config[STATE];
-  if (state) {
-    release(state);
-    settle(config, state, error);
-  }
+  if (state) settle(config, state, error);
   const out = withContext(error, { config });
   // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
   if (out instanceof AbortedError) Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });

@@ -29,7 +29,7 @@ export function requestUrl(config: AxiosRequestConfig): string | undefined {
  * location; `undefined` elsewhere.
  */
 function resolve(url: unknown): string | undefined {
-  if (typeof url === 'string' && /^[a-z][a-z\d+\-.]*:\/\//i.test(url)) return url;
+  if (typeof url === 'string' && SCHEME.test(url)) return url;
   if (url instanceof URL) return url.href;
   const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: string } };
   const base = g.document?.baseURI;
@@ -44,6 +44,56 @@ function parse(url: unknown, base: string | undefined): URL | undefined {
     return undefined;
   }
 }
+
+/**
+ * Whether requests made with `config` may carry the token, remembered per (`baseURL`, `url`) pair:
+ * building and resolving the URL costs more than all the rest of the interceptor, and most requests
+ * repeat a few pairs. Only pairs whose URL does not depend on the document's base URL are remembered
+ * (bounded), and all are forgotten when the extra origins are changed in place.
+ */
+export function targetCheck(decide: (url: string) => boolean, origins: readonly string[] | undefined): (config: AxiosRequestConfig) => boolean {
+  const byBase = new Map<string, Map<string, boolean>>();
+  let size = 0;
+  let seen = origins && [...origins];
+  return (config) => {
+    const url = own(config, 'url');
+    const baseURL = own(config, 'baseURL');
+    if (typeof url !== 'string' || (baseURL !== undefined && typeof baseURL !== 'string') || own(config, 'allowAbsoluteUrls') === false) {
+      const target = requestUrl(config);
+      return target !== undefined && decide(target);
+    }
+    if (origins && !sameEntries(seen!, origins)) {
+      byBase.clear();
+      size = 0;
+      seen = [...origins];
+    }
+    let known = byBase.get(baseURL ?? '');
+    const found = known?.get(url);
+    if (found !== undefined) return found;
+    const target = requestUrl(config);
+    const decision = target !== undefined && decide(target);
+    // The string requestUrl resolved: remembered only when it is `scheme://...` as it is.
+    if (SCHEME.test(!baseURL || isAbsoluteURL(url) ? url : baseURL)) {
+      if (size >= 1024) {
+        byBase.clear();
+        size = 0;
+        known = undefined;
+      }
+      if (!known) byBase.set(baseURL ?? '', (known = new Map()));
+      known.set(url, decision);
+      size += 1;
+    }
+    return decision;
+  };
+}
+
+function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const SCHEME = /^[a-z][a-z\d+\-.]*:\/\//i;
 
 function isAbsoluteURL(url: unknown): boolean {
   return typeof url === 'string' && /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url);

@@ -81,11 +81,59 @@ describe('attachAuth', () => {
     }
   });
 
+  it('with a valid cached token the request is on its way before get() returns (axios\' synchronous path)', async () => {
+    let handedOver = false;
+    const http = axios.getAdapter('http');
+    const direct = axios.create({ baseURL: server.url, adapter: (config) => ((handedOver = true), http(config)) });
+    attachAuth(direct, session);
+    const pending = direct.get<OpenLoyaltyEcho>('/api/echo');
+    expect(handedOver).toBe(true);
+    expect((await pending).data.headers.authorization).toBe('[present]');
+  });
+
+  it('with an asynchronous interceptor of the caller that waits while the token is rejected, the request still ends 200 after one refresh', async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    attachAuth(api2, session);
+    let reject = true;
+    // Runs before ours (added later) and asynchronously: axios' chain is asynchronous for every interceptor.
+    api2.interceptors.request.use(async (config) => {
+      if (reject) {
+        reject = false;
+        server.revokeAccessTokens();
+        void session.tokenRejected(token).catch(() => {});
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return config;
+    });
+    const res = await api2.get<OpenLoyaltyEcho>('/api/echo');
+    expect(res.status).toBe(200);
+    expect(server.counters.refreshes).toBe(1);
+  });
+
+  it('an already aborted signal with a cached token: ABORTED, nothing sent', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await api.get('/api/echo', { signal: controller.signal }).catch((e: unknown) => e);
+    expect(isAuthError(error) && error.code).toBe('ABORTED');
+    expect(axios.isCancel(error)).toBe(true);
+    expect(server.counters.apiCalls).toBe(0);
+  });
+
   it('sends the token to origins added with options.origins', async () => {
     const shared = axios.create();
     attachAuth(shared, session, { origins: [third.url] });
     await shared.get(`${third.url}/allowed`);
     expect(third.seen[0]?.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it('an origin removed from options.origins after attaching no longer gets the token, even for a URL already seen', async () => {
+    const origins = [third.url];
+    const shared = axios.create({ baseURL: third.url });
+    attachAuth(shared, session, { origins });
+    await shared.get('/seen');
+    origins.length = 0;
+    await shared.get('/seen');
+    expect(third.seen.map((r) => r.authorization)).toEqual([`Bearer ${token}`, undefined]);
   });
 
   it('leaves skipAuth requests, skip() matches and the auth endpoints alone', async () => {
@@ -300,6 +348,23 @@ describe('attachAuth', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('a throwing interceptor that runs after ours keeps no limiter slot', async () => {
+    const one = axios.create({ baseURL: server.url });
+    let fail = 2;
+    // Added before attachAuth: with axios' default order it runs after ours.
+    one.interceptors.request.use((config) => {
+      if (fail > 0) {
+        fail -= 1;
+        throw new Error('interceptor failed');
+      }
+      return config;
+    });
+    attachAuth(one, session, { limiter: { maxConcurrent: 1 } });
+    await expect(one.get('/api/echo')).rejects.toThrow('interceptor failed');
+    await expect(one.get('/api/echo')).rejects.toThrow('interceptor failed');
+    expect((await one.get('/api/echo')).status).toBe(200);
   });
 
   it('retries an API 429 after Retry-After, bounded, and can be turned off', async () => {

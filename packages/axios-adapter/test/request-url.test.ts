@@ -1,5 +1,5 @@
 import { afterEach, expect, it, vi } from 'vitest';
-import { requestUrl } from '../src/request-url.js';
+import { requestUrl, targetCheck } from '../src/request-url.js';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -17,4 +17,19 @@ it('in a browser, a relative URL resolves against the document base URL (a <base
 it('without a document (a worker), a relative URL resolves against location', () => {
   vi.stubGlobal('location', { href: 'https://app.example.com/worker.js' });
   expect(requestUrl({ url: '/api/x' })).toBe('https://app.example.com/api/x');
+});
+
+it('remembers decisions per (baseURL, url) only where the URL does not depend on the document base', () => {
+  const asked: string[] = [];
+  const check = targetCheck((url) => (asked.push(url), url.startsWith('https://api.example.com/')), undefined);
+  expect(check({ baseURL: 'https://api.example.com', url: '/x' })).toBe(true);
+  expect(check({ baseURL: 'https://api.example.com', url: '/x' })).toBe(true);
+  expect(check({ baseURL: 'https://api.example.com', url: 'https://other.example.com/x' })).toBe(false);
+  expect(asked).toEqual(['https://api.example.com/x', 'https://other.example.com/x']);
+  // A relative URL follows the document's base URL as it changes.
+  vi.stubGlobal('document', { baseURI: 'https://api.example.com/' });
+  expect(check({ url: '/y' })).toBe(true);
+  vi.stubGlobal('document', { baseURI: 'https://cdn.example.net/' });
+  expect(check({ url: '/y' })).toBe(false);
+  expect(asked).toEqual(['https://api.example.com/x', 'https://other.example.com/x', 'https://api.example.com/y', 'https://cdn.example.net/y']);
 });
