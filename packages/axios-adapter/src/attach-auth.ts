@@ -45,17 +45,34 @@ export interface AttachAuthOptions {
 
 const STATE = '__authAdapterState';
 
+/** The auth headers of one token set, worked out once per token set. */
+interface AuthHeaders {
+  readonly pairs: readonly (readonly [string, string])[];
+  readonly names: readonly string[];
+  /**
+   * Whether the names are lower case and the values need none of AxiosHeaders' sanitizing: then
+   * they are assigned directly, skipping a regex pass over the token.
+   */
+  readonly clean: boolean;
+}
+
 /** What the adapter remembers of one request. The token is in a private field: never printed or serialized. */
 class RequestState {
   #token: string;
-  names: readonly string[];
+  auth: AuthHeaders;
   replayed = false;
   rateLimitRetries = 0;
   /** Tokens the next send must carry (set before a replay). */
   next: TokenSet | undefined;
-  constructor(token: string, names: readonly string[]) {
+  /** The request's own transport, which ours wraps while the request is in flight. */
+  inner: AxiosRequestConfig['adapter'];
+  constructor(token: string, auth: AuthHeaders, inner: AxiosRequestConfig['adapter']) {
     this.#token = token;
-    this.names = names;
+    this.auth = auth;
+    this.inner = inner;
+  }
+  get names(): readonly string[] {
+    return this.auth.names;
   }
   get token(): string {
     return this.#token;
@@ -102,82 +119,97 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   // session.authorize() builds a header object; reuse it while the token set is the same.
   let lastTokens: TokenSet | undefined;
-  let lastHeaders: [string, string][] = [];
-  let lastNames: string[] = [];
-  // Whether the header names are lower case and the values need none of AxiosHeaders' sanitizing
-  // (checked once per token set): then they are assigned directly, skipping a regex pass over the
-  // token on every request.
-  let lastClean = false;
+  let lastAuth: AuthHeaders = { pairs: [], names: [], clean: true };
   // Header values this adapter has set (the latest token sets'), so that a finished config reused
   // for another origin loses them even after a renewal. Updated once per token set.
   const applied = new Set<string>();
   const appliedNames = new Set<string>();
 
-  // The limiter wraps the request's transport rather than holding a slot from this interceptor on:
-  // nothing that runs between them (another interceptor that throws, say) can keep a slot, and the
-  // interceptor itself stays synchronous.
-  const limitedAdapters = new WeakSet<object>();
-  const limited = (inner: AxiosRequestConfig['adapter']): AxiosAdapter => {
-    const send: AxiosAdapter = (config) =>
-      acquireSlot(limiter!, signalOf(config)).then(
-        (release) => {
-          let sent: Promise<AxiosResponse>;
-          try {
-            sent = Promise.resolve(axios.getAdapter(inner ?? axios.defaults.adapter, config)(config));
-          } catch (error) {
-            release();
-            throw error;
-          }
-          return sent.then(
-            (response) => {
-              release();
-              return response;
-            },
-            (error: unknown) => {
-              release();
-              throw error;
-            },
-          );
-        },
-        (error: unknown) => {
-          throw fail(error, config);
-        },
-      );
-    limitedAdapters.add(send);
-    return send;
-  };
-
-  const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config => {
+  const authHeaders = (tokens: TokenSet): AuthHeaders => {
     if (tokens !== lastTokens) {
-      lastHeaders = Object.entries(session.authorize(tokens));
-      lastNames = lastHeaders.map(([name]) => name);
-      lastClean = lastHeaders.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
+      const pairs = Object.entries(session.authorize(tokens));
+      const clean = pairs.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
+      lastAuth = { pairs, names: pairs.map(([name]) => name), clean };
       lastTokens = tokens;
-      for (const [name, value] of lastHeaders) {
+      for (const [name, value] of pairs) {
         appliedNames.add(name);
         applied.add(value);
         // Bounded: tokens older than this many renewals have long expired.
         if (applied.size > 16) applied.delete(applied.values().next().value!);
       }
     }
+    return lastAuth;
+  };
+
+  /**
+   * The transport of every request we authorize. The token goes on here, when axios hands the
+   * request over, rather than in the interceptor: axios normalizes (a regex pass over every value)
+   * the headers it already has several times before that, the caller's interceptors and
+   * `transformRequest` never see the token (nor log it), and the URL is checked once more as it
+   * is sent, after every interceptor had its say. The limiter is taken here as well, so nothing
+   * between the interceptor and the transport (another interceptor that throws, say) can keep a slot.
+   */
+  const send: AxiosAdapter = (config: Config) => {
+    const state = config[STATE];
+    const transport = axios.getAdapter((state ? state.inner : instance.defaults.adapter) || axios.defaults.adapter, config);
+    if (state === undefined) return transport(config);
+    if (!mayAuthorize(config)) {
+      // An interceptor that ran after ours pointed the request elsewhere: it goes without the token.
+      config[STATE] = undefined;
+      config.adapter = state.inner;
+      return transport(stripOurs(config));
+    }
+    putHeaders(config, state.auth);
+    if (!limiter) return transport(config);
+    return acquireSlot(limiter, signalOf(config)).then(
+      (release) => {
+        let sent: Promise<AxiosResponse>;
+        try {
+          sent = Promise.resolve(transport(config));
+        } catch (error) {
+          release();
+          throw error;
+        }
+        return sent.then(
+          (response) => {
+            release();
+            return response;
+          },
+          (error: unknown) => {
+            release();
+            throw error;
+          },
+        );
+      },
+      (error: unknown) => {
+        throw fail(error, config);
+      },
+    );
+  };
+
+  const putHeaders = (config: Config, auth: AuthHeaders): void => {
     const headers = config.headers;
-    if (lastClean && typeof headers.set === 'function') {
+    if (auth.clean && typeof headers.set === 'function') {
       const target = headers as unknown as Record<string, unknown>;
-      for (const [name, value] of lastHeaders) {
+      for (const [name, value] of auth.pairs) {
         // The same header under another case (an instance default's `Authorization`) is replaced, as set() would.
         for (const key in target) if (key !== name && key.length === name.length && key.toLowerCase() === name) delete target[key];
         target[name] = value;
       }
-    } else if (typeof headers.set === 'function') for (const [name, value] of lastHeaders) headers.set(name, value);
-    // An interceptor of the caller's replaced the AxiosHeaders with a plain object.
-    else config.headers = Object.assign(headers ?? {}, Object.fromEntries(lastHeaders)) as typeof headers;
+    } else if (typeof headers.set === 'function') for (const [name, value] of auth.pairs) headers.set(name, value);
+    // Not an AxiosHeaders (axios always hands one to the transport; kept for safety).
+    else config.headers = Object.assign(headers ?? {}, Object.fromEntries(auth.pairs)) as typeof headers;
+  };
+
+  /** Marks the request as ours, with the tokens its next send carries. */
+  const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config => {
+    const auth = authHeaders(tokens);
     if (state) {
       state.token = tokens.accessToken;
-      state.names = lastNames;
+      state.auth = auth;
       state.next = undefined;
-    } else config[STATE] = new RequestState(tokens.accessToken, lastNames);
-    // A replay goes through the wrapper it already has.
-    if (limiter && !limitedAdapters.has(config.adapter as object)) config.adapter = limited(config.adapter);
+    } else config[STATE] = new RequestState(tokens.accessToken, auth, config.adapter === send ? instance.defaults.adapter : config.adapter);
+    config.adapter = send;
     return config;
   };
 
@@ -250,6 +282,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     if (response.status >= 300) return followUp(config, state, response, response);
     // Done with this request: a later `axios(response.config)` is checked afresh.
     config[STATE] = undefined;
+    config.adapter = state.inner;
     return response;
   };
 
@@ -322,6 +355,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 /** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
 function settle(config: Config, state: RequestState, outcome: unknown): void {
   config[STATE] = undefined;
+  config.adapter = state.inner;
   if (outcome instanceof Error) {
     const token = state.token;
     redactHeaders(config.headers, state.names);

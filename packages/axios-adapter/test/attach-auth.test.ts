@@ -110,6 +110,27 @@ describe('attachAuth', () => {
     expect(server.counters.refreshes).toBe(1);
   });
 
+  it("the caller's interceptors and transformRequest never see the token; the server does", async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    const seen: unknown[] = [];
+    // Added before attachAuth: with axios' default order it runs after ours.
+    api2.interceptors.request.use((config) => (seen.push(config.headers.get('authorization')), config));
+    attachAuth(api2, session);
+    api2.interceptors.request.use((config) => (seen.push(config.headers.get('authorization')), config));
+    api2.defaults.transformRequest = [(data: unknown, headers) => (seen.push(headers.get('authorization')), data)];
+    const { data } = await api2.get<OpenLoyaltyEcho>('/api/echo');
+    expect(data.headers.authorization).toBe('[present]');
+    expect(seen).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('an interceptor that runs after ours and points the request at another origin: sent without the token', async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    api2.interceptors.request.use((config) => ({ ...config, baseURL: third.url }));
+    attachAuth(api2, session);
+    expect((await api2.get('/moved')).status).toBe(200);
+    expect(third.seen).toEqual([expect.objectContaining({ url: '/moved', authorization: undefined })]);
+  });
+
   it('an already aborted signal with a cached token: ABORTED, nothing sent', async () => {
     const controller = new AbortController();
     controller.abort();
