@@ -64,46 +64,69 @@ export interface LatencyMeasured extends Measured {
   /** Median and 99th percentile of single-operation latencies (ns), pooled over the latency rounds. */
   p50Ns: number;
   p99Ns: number;
+  /**
+   * Median over the throughput rounds of this candidate's ns/op divided by the baseline's (the first
+   * candidate's) in the same rotation: each round is compared with its neighbour in time, so the
+   * machine's drift (another process, a frequency change) cancels out.
+   */
+  pairedRatio: number;
+  /** Median over the throughput rounds of this candidate's ns/op minus the baseline's, paired the same way. */
+  addedNs: number;
 }
 
 /**
  * Like {@link sideBySide}, for operations worth timing one by one (requests). Rounds alternate
- * between throughput rounds (timed as a whole: the median ns/op and the ratios come from these, with
- * no timer inside the loop) and latency rounds (every operation timed: p50 and p99 come from these).
- * Candidates rotate their order every round, so noise hits all of them alike.
+ * between throughput rounds (timed as a whole, no timer inside the loop: ns/op, the paired ratios)
+ * and latency rounds (every operation timed: p50 and p99). Rounds are short and many, and the
+ * candidates rotate their order every pair of rounds, so noise hits all of them alike; the first
+ * candidate is the baseline the others are paired with.
  */
 export async function sideBySideLatency(candidates: LatencyCandidate[], opts: { opsPerRound: number; rounds: number; warmupRounds?: number }): Promise<LatencyMeasured[]> {
-  const rounds = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
-  const singles = new Map<string, Float64Array>(candidates.map((c) => [c.name, new Float64Array(opts.rounds * opts.opsPerRound)]));
-  const filled = new Map<string, number>(candidates.map((c) => [c.name, 0]));
-  for (let r = 0; r < (opts.warmupRounds ?? 3); r += 1) for (const c of candidates) for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
+  const rounds: number[][] = candidates.map(() => []);
+  const singles = candidates.map(() => new Float64Array(opts.rounds * opts.opsPerRound));
+  const filled = candidates.map(() => 0);
+  for (let r = 0; r < (opts.warmupRounds ?? 10); r += 1) for (const c of candidates) for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
   for (let r = 0; r < opts.rounds * 2; r += 1) {
     // Rotate per pair of rounds (one throughput, one latency), so each kind of round sees every order:
     // rotating by `r` gave an even number of candidates only half the orders in each kind.
     const turn = Math.floor(r / 2);
-    const order = candidates.map((_, i) => candidates[(i + turn) % candidates.length]!);
-    for (const c of order) {
+    for (let k = 0; k < candidates.length; k += 1) {
+      const j = (k + turn) % candidates.length;
+      const c = candidates[j]!;
       if (r % 2 === 0) {
         const t0 = process.hrtime.bigint();
         for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
-        rounds.get(c.name)!.push(Number(process.hrtime.bigint() - t0) / opts.opsPerRound);
+        rounds[j]!.push(Number(process.hrtime.bigint() - t0) / opts.opsPerRound);
       } else {
-        const out = singles.get(c.name)!;
-        let k = filled.get(c.name)!;
+        const out = singles[j]!;
+        let n = filled[j]!;
         for (let i = 0; i < opts.opsPerRound; i += 1) {
           const t0 = process.hrtime.bigint();
           await c.once();
-          out[k++] = Number(process.hrtime.bigint() - t0);
+          out[n++] = Number(process.hrtime.bigint() - t0);
         }
-        filled.set(c.name, k);
+        filled[j] = n;
       }
     }
   }
-  return candidates.map((c) => {
-    const s = rounds.get(c.name)!.sort((a, b) => a - b);
-    const lat = Array.from(singles.get(c.name)!.subarray(0, filled.get(c.name)!)).sort((a, b) => a - b);
+  const base = rounds[0]!;
+  return candidates.map((c, j) => {
+    const own = rounds[j]!;
+    const s = [...own].sort((a, b) => a - b);
+    const lat = Array.from(singles[j]!.subarray(0, filled[j]!)).sort((a, b) => a - b);
     const median = quantile(s, 0.5);
-    return { name: c.name, nsPerOp: median, opsPerSec: 1e9 / median, p99NsPerOp: quantile(s, 0.99), p50Ns: quantile(lat, 0.5), p99Ns: quantile(lat, 0.99) };
+    const paired = own.map((v, r) => v / base[r]!).sort((a, b) => a - b);
+    const added = own.map((v, r) => v - base[r]!).sort((a, b) => a - b);
+    return {
+      name: c.name,
+      nsPerOp: median,
+      opsPerSec: 1e9 / median,
+      p99NsPerOp: quantile(s, 0.99),
+      p50Ns: quantile(lat, 0.5),
+      p99Ns: quantile(lat, 0.99),
+      pairedRatio: quantile(paired, 0.5),
+      addedNs: quantile(added, 0.5),
+    };
   });
 }
 

@@ -17,13 +17,23 @@ const account = (baseUrl: string): Account => ({ baseUrl, username: 'admin', pas
 
 function rows(results: LatencyMeasured[]): (string | number)[][] {
   const base = results[0]!;
-  return results.map((r) => [r.name, formatNumber(r.p50Ns / 1000), formatNumber(r.p99Ns / 1000), formatNumber(r.nsPerOp / 1000), Math.round(r.opsPerSec), ratio(r.p50Ns, base.p50Ns), ratio(r.nsPerOp, base.nsPerOp)]);
+  return results.map((r) => [
+    r.name,
+    formatNumber(r.p50Ns / 1000),
+    formatNumber(r.p99Ns / 1000),
+    formatNumber(r.nsPerOp / 1000),
+    Math.round(r.opsPerSec),
+    r === base ? '—' : `${r.addedNs >= 0 ? '+' : ''}${formatNumber(r.addedNs / 1000)}`,
+    ratio(r.p50Ns, base.p50Ns),
+    `${r.pairedRatio.toFixed(2)}×`,
+  ]);
 }
 
-const HEADERS = ['candidate', 'median µs/request', 'p99 µs/request', 'mean µs/request (median round)', 'requests/s (median round)', 'ratio to raw (median)', 'ratio to raw (rounds)'];
+const HEADERS = ['candidate', 'median µs/request', 'p99 µs/request', 'mean µs/request (median round)', 'requests/s (median round)', 'added µs/request (paired rounds)', 'ratio to raw (median request)', 'ratio to raw (paired rounds)'];
 const METHOD =
-  'The median and p99 are over single requests, each timed on its own (latency rounds); the round figures time whole rounds with no timer inside the loop (throughput rounds, which also absorb GC pauses and, on a busy machine, preemption). ' +
-  'Both kinds of rounds alternate, and the candidates rotate their order every round.';
+  'The median and p99 are over single requests, each timed on its own (latency rounds). The round figures time whole rounds with no timer inside the loop (throughput rounds, which also count the garbage each candidate leaves and, on a busy machine, preemption); ' +
+  'the paired figures compare each round with the raw client\'s round of the same rotation, next to it in time, and take the median over rounds (the targets are judged on this ratio: it is the one a busy machine disturbs least, and it counts everything a request costs). ' +
+  'Both kinds of rounds alternate, rounds are short and many, and the candidates rotate their order every round.';
 
 async function compare(clients: Client[], opsPerRound: number, rounds: number): Promise<LatencyMeasured[]> {
   for (const c of clients) if (!(await c.get('/api/echo'))) throw new Error(`${c.name}: a request failed during set-up`);
@@ -43,8 +53,8 @@ async function compare(clients: Client[], opsPerRound: number, rounds: number): 
 export async function benchOverheadInProcess(): Promise<string> {
   const seed = fakeSeed();
   const acct = account('http://127.0.0.1:9');
-  const axiosResults = await compare(axiosClients.map((f) => f(acct, seed, { adapter: noopAxiosAdapter })), 1_000, 21);
-  const fetchResults = await compare(fetchClients.map((f) => f(acct, seed, { fetch: noopFetch })), 1_000, 21);
+  const axiosResults = await compare(axiosClients.map((f) => f(acct, seed, { adapter: noopAxiosAdapter })), 100, 150);
+  const fetchResults = await compare(fetchClients.map((f) => f(acct, seed, { fetch: noopFetch })), 100, 150);
   for (const [results, ours] of [
     [axiosResults, 'axios + @auth/axios-adapter'],
     [fetchResults, '@auth/fetch-adapter'],
@@ -52,8 +62,8 @@ export async function benchOverheadInProcess(): Promise<string> {
     const base = results[0]!;
     const mine = results.find((r) => r.name === ours)!;
     const peers = results.filter((r) => r !== base && r !== mine);
-    const x = (r: LatencyMeasured) => r.p50Ns / base.p50Ns;
-    report({ target: `${ours}: at most 1.10× ${base.name} in process (median request)`, measured: `${x(mine).toFixed(2)}×`, met: x(mine) <= 1.1 });
+    const x = (r: LatencyMeasured) => r.pairedRatio;
+    report({ target: `${ours}: at most 1.10× ${base.name} in process (paired rounds)`, measured: `${x(mine).toFixed(2)}× (+${formatNumber(mine.addedNs / 1000)} µs/request; median request ${ratio(mine.p50Ns, base.p50Ns)})`, met: x(mine) <= 1.1 });
     report({
       target: `${ours}: lower overhead than every peer in process`,
       measured: `${x(mine).toFixed(2)}× vs ${peers.map((p) => `${p.name.replace(/^axios \+ /, '')} ${x(p).toFixed(2)}×`).join(', ')}`,
@@ -64,7 +74,7 @@ export async function benchOverheadInProcess(): Promise<string> {
     '## Per-request overhead, in process',
     '',
     'A no-op transport: an axios `adapter` that resolves at once, a base `fetch` that answers a new `Response` over prebuilt bytes (its body is read, as a caller would). ' +
-      'Every candidate holds a valid token, so this is the cost of the interceptor or wrapper on every request. 21 latency and 21 throughput rounds of 1,000 requests per candidate. ' + METHOD,
+      'Every candidate holds a valid token, so this is the cost of the interceptor or wrapper on every request. 150 latency and 150 throughput rounds of 100 requests per candidate. ' + METHOD,
     '',
     table(HEADERS, rows(axiosResults)),
     '',
@@ -84,13 +94,13 @@ export async function benchOverheadLoopback(): Promise<string> {
   try {
     const seed = fakeSeed();
     const acct = account(server.url);
-    const axiosResults = await compare(axiosClients.map((f) => f(acct, seed)), 200, 15);
-    const fetchResults = await compare(fetchClients.map((f) => f(acct, seed)), 200, 15);
+    const axiosResults = await compare(axiosClients.map((f) => f(acct, seed)), 50, 40);
+    const fetchResults = await compare(fetchClients.map((f) => f(acct, seed)), 50, 40);
     return [
       '## Per-request overhead, over loopback',
       '',
       'One request at a time against a local server on 127.0.0.1 that answers 200 `{}` at once (keep-alive; axios over one `http.Agent`, fetch over Node\'s built-in fetch). ' +
-        '15 latency and 15 throughput rounds of 200 requests per candidate. ' + METHOD,
+        '40 latency and 40 throughput rounds of 50 requests per candidate. ' + METHOD,
       '',
       table(HEADERS, rows(axiosResults)),
       '',

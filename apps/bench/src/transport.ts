@@ -33,16 +33,29 @@ export const gatedFetch: FetchFn = async (input, init) => {
   }
 };
 
-/** In process: an axios adapter that answers 200 `{}` at once, so only interceptor cost is measured. */
-export const noopAxiosAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) =>
-  Promise.resolve<AxiosResponse>({ data: {}, status: 200, statusText: 'OK', headers: {}, config, request: {} });
+// The no-op transports below resolve the request's URL, as every real transport must before it can
+// send anything, and then answer at once. Without that, a wrapper that reads a URL the caller has just
+// built (`${base}${path}`) would be billed for flattening that string in memory, a cost the transport
+// pays anyway when nobody has read the URL before it.
+
+/** In process: an axios adapter that resolves the URL as axios' own adapters do and answers 200 `{}` at once. */
+export const noopAxiosAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) => {
+  const url = config.url ?? '';
+  // axios' buildFullPath: baseURL + url unless url is absolute.
+  new URL(config.baseURL && !/^([a-z][a-z\d+\-.]*:)?\/\//i.test(url) ? `${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : url);
+  return Promise.resolve<AxiosResponse>({ data: {}, status: 200, statusText: 'OK', headers: {}, config, request: {} });
+};
 
 const BODY = new TextEncoder().encode('{}');
 const INIT: ResponseInit = { status: 200, headers: { 'content-type': 'application/json' } };
 
 /**
- * In process: a base fetch that answers 200 `{}` at once. Each call gets a new `Response` over the
- * same prebuilt bytes and init: cloning one prebuilt `Response` again and again tees its body stream
- * into an ever longer chain, which slows every call down and grows the heap by itself.
+ * In process: a base fetch that resolves the URL and answers 200 `{}` at once. Each call gets a new
+ * `Response` over the same prebuilt bytes and init: cloning one prebuilt `Response` again and again
+ * tees its body stream into an ever longer chain, which slows every call down and grows the heap by itself.
  */
-export const noopFetch: FetchFn = () => Promise.resolve(new Response(BODY, INIT));
+export const noopFetch: FetchFn = (input) => {
+  // A Request carries its URL parsed already.
+  if (typeof input === 'string' || input instanceof URL) new URL(input);
+  return Promise.resolve(new Response(BODY, INIT));
+};
