@@ -66,6 +66,9 @@ class RequestState {
   next: TokenSet | undefined;
   /** The request's own transport, which ours wraps while the request is in flight. */
   inner: AxiosRequestConfig['adapter'];
+  /** The request's own `beforeRedirect`, which ours wraps while the request is in flight. */
+  beforeRedirect: AxiosRequestConfig['beforeRedirect'];
+  redirecting = false;
   constructor(token: string, auth: AuthHeaders, inner: AxiosRequestConfig['adapter']) {
     this.#token = token;
     this.auth = auth;
@@ -86,6 +89,12 @@ class RequestState {
 }
 
 type Config = InternalAxiosRequestConfig & { [STATE]?: RequestState | undefined };
+
+/** What follow-redirects hands to `beforeRedirect`: the next hop's request options. */
+interface RedirectOptions {
+  href?: string;
+  headers?: Record<string, unknown>;
+}
 
 /**
  * Attaches `session` to an axios instance: requests to the strategy's origins carry its token, a
@@ -156,10 +165,15 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     if (!mayAuthorize(config)) {
       // An interceptor that ran after ours pointed the request elsewhere: it goes without the token.
       config[STATE] = undefined;
-      config.adapter = state.inner;
+      restore(config, state);
       return transport(stripOurs(config));
     }
     putHeaders(config, state.auth);
+    if (!state.redirecting) {
+      state.redirecting = true;
+      state.beforeRedirect = config.beforeRedirect;
+      config.beforeRedirect = (options, response, request) => onRedirect(options as RedirectOptions, state, response, request);
+    }
     if (!limiter) return transport(config);
     return acquireSlot(limiter, signalOf(config)).then(
       (release) => {
@@ -185,6 +199,23 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         throw fail(error, config);
       },
     );
+  };
+
+  /**
+   * Node's transport follows redirects itself (follow-redirects), dropping `Authorization` when the
+   * host changes, except to a subdomain, and keeping every other header: a strategy's own header
+   * (`X-AUTH-TOKEN`, say) would reach any origin the server redirects to. Each hop carries our
+   * headers only if its URL may carry the token.
+   */
+  const onRedirect = (options: RedirectOptions, state: RequestState, response: unknown, request: unknown): void => {
+    (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(options, response, request);
+    const headers = options.headers;
+    if (!headers) return;
+    const allowed = typeof options.href === 'string' && session.mayAuthorize(options.href, origins);
+    for (const [name, value] of state.auth.pairs) {
+      for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
+      if (allowed) headers[name] = value;
+    }
   };
 
   const putHeaders = (config: Config, auth: AuthHeaders): void => {
@@ -282,7 +313,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     if (response.status >= 300) return followUp(config, state, response, response);
     // Done with this request: a later `axios(response.config)` is checked afresh.
     config[STATE] = undefined;
-    config.adapter = state.inner;
+    restore(config, state);
     return response;
   };
 
@@ -352,10 +383,20 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   };
 }
 
+/** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
+function restore(config: Config, state: RequestState): void {
+  config.adapter = state.inner;
+  if (state.redirecting) {
+    state.redirecting = false;
+    if (state.beforeRedirect === undefined) delete config.beforeRedirect;
+    else config.beforeRedirect = state.beforeRedirect;
+  }
+}
+
 /** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
 function settle(config: Config, state: RequestState, outcome: unknown): void {
   config[STATE] = undefined;
-  config.adapter = state.inner;
+  restore(config, state);
   if (outcome instanceof Error) {
     const token = state.token;
     redactHeaders(config.headers, state.names);

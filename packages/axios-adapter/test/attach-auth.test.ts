@@ -2,7 +2,8 @@ import { inspect } from 'node:util';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import Bottleneck from 'bottleneck';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuthError, isAuthError, type AuthSession } from '@auth/core';
+import { AuthError, createAuthSession, isAuthError, type AuthSession } from '@auth/core';
+import { openLoyaltyApiKey } from '@auth/openloyalty-api-key';
 import { attachAuth } from '../src/index.js';
 import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer } from '@auth/testing';
 import { adminSession, startOpenLoyalty, startRecorder, waitFor, type Recorder } from './fixtures/servers.js';
@@ -145,6 +146,39 @@ describe('attachAuth', () => {
     attachAuth(shared, session, { origins: [third.url] });
     await shared.get(`${third.url}/allowed`);
     expect(third.seen[0]?.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it("a strategy's own header (X-AUTH-TOKEN) follows redirects only to origins that may carry it", async () => {
+    const seen: { at: string; key: string | undefined }[] = [];
+    const other = await listen((req, res) => {
+      seen.push({ at: `other${req.url}`, key: req.headers['x-auth-token'] as string | undefined });
+      sendJson(res, 200, { ok: true });
+    });
+    const home = await listen((req, res) => {
+      seen.push({ at: `home${req.url}`, key: req.headers['x-auth-token'] as string | undefined });
+      if (req.url === '/away') res.writeHead(302, { location: `${other.url}/landed` }).end();
+      else if (req.url === '/around') res.writeHead(302, { location: '/back' }).end();
+      else sendJson(res, 200, { ok: true });
+    });
+    const keyed = createAuthSession(openLoyaltyApiKey({ baseUrl: home.url, apiKey: 'key-123' }));
+    try {
+      const api2 = axios.create({ baseURL: home.url });
+      const hops: string[] = [];
+      attachAuth(api2, keyed);
+      expect((await api2.get('/away')).status).toBe(200);
+      expect((await api2.get('/around', { beforeRedirect: (options) => void hops.push(String(options.href)) })).status).toBe(200);
+      expect(seen).toEqual([
+        { at: 'home/away', key: 'key-123' },
+        { at: 'other/landed', key: undefined },
+        { at: 'home/around', key: 'key-123' },
+        { at: 'home/back', key: 'key-123' },
+      ]);
+      // The caller's own beforeRedirect still runs, and is theirs again afterwards.
+      expect(hops).toEqual([`${home.url}/back`]);
+    } finally {
+      keyed.close();
+      await Promise.all([home.close(), other.close()]);
+    }
   });
 
   it('an origin removed from options.origins after attaching no longer gets the token, even for a URL already seen', async () => {
