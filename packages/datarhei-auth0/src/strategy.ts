@@ -9,7 +9,7 @@ import {
   type Auth0GetToken,
   type Auth0RefreshTokenOptions,
 } from './auth0-token.js';
-import { coreEndpoints, isCoreTokenRejected, readTokenPair, refreshCoreToken } from '@auth/datarhei-password';
+import { coreEndpoints, coreLoginTimeout, isCoreTokenRejected, readTokenPair, refreshCoreToken } from '@auth/datarhei-password';
 
 interface DatarheiAuth0BaseOptions {
   /** The Core server, e.g. `https://core.example.com` (a path prefix behind a proxy is kept). */
@@ -99,6 +99,7 @@ export function datarheiAuth0(options: DatarheiAuth0Options): Strategy {
       url: endpoints.login,
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
+      timeoutMs: coreLoginTimeout(ctx),
       statusMap: { 400: 'configuration', 401: 'credentials', 403: 'credentials' },
     });
     return readTokenPair(body, { strategy: name });

@@ -39,6 +39,24 @@ interface LoginBody {
 }
 
 /**
+ * The shortest time a login to Core is given, in ms. Core answers every rejected login (wrong
+ * credentials, a bad body, an unknown Auth0 user) only after 5 s: a shorter timeout would turn the
+ * rejection into retried `TIMEOUT`s and hide the real error.
+ */
+export const CORE_LOGIN_MIN_TIMEOUT_MS = 10_000;
+
+/**
+ * The timeout of a login to Core: the session's, but never below {@link CORE_LOGIN_MIN_TIMEOUT_MS}.
+ *
+ * @example
+ * import { coreLoginTimeout } from '@auth/datarhei-password';
+ * await ctx.http({ operation: 'login', url: endpoints.login, json: { username, password }, timeoutMs: coreLoginTimeout(ctx) });
+ */
+export function coreLoginTimeout(ctx: { timeoutMs?: number }): number {
+  return Math.max(ctx.timeoutMs ?? 0, CORE_LOGIN_MIN_TIMEOUT_MS);
+}
+
+/**
  * Reads Core's `{access_token, refresh_token}`; anything else is a `BAD_RESPONSE`.
  *
  * @example

@@ -1,5 +1,5 @@
 import { ConfigurationError, type Strategy } from '@auth/core';
-import { coreEndpoints, isCoreTokenRejected, readTokenPair, refreshCoreToken } from './core-api.js';
+import { coreEndpoints, coreLoginTimeout, isCoreTokenRejected, readTokenPair, refreshCoreToken } from './core-api.js';
 
 /**
  * Options of {@link datarheiPassword}.
@@ -56,6 +56,7 @@ export function datarheiPassword(options: DatarheiPasswordOptions): Strategy {
         operation: 'login',
         url: endpoints.login,
         json: { username, password },
+        timeoutMs: coreLoginTimeout(ctx),
         // Core answers a malformed or incomplete login body with 400: a set-up problem, not bad credentials.
         statusMap: { 400: 'configuration', 401: 'credentials', 403: 'credentials' },
       });

@@ -140,6 +140,13 @@ describe('datarheiPassword against the reference Core server', () => {
     expect(everything).not.toContain(PASSWORD);
   });
 
+  it("waits out Core's delayed rejection of a login even with a shorter session timeout: CREDENTIALS_REJECTED, not retried TIMEOUTs", async () => {
+    const { server, session } = await setup({ server: { failedLoginDelayMs: 600 }, session: { timeoutMs: 200 }, password: 'wrong-password-9876' });
+    const error = await rejection(session.getToken());
+    expect(error.code).toBe('CREDENTIALS_REJECTED');
+    expect(server.counters).toMatchObject({ loginAttempts: 1, failedLogins: 1 });
+  });
+
   it('treats 400 Missing authorization credentials as a configuration error, not retried', async () => {
     const { server, session } = await setup();
     server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 400, body: { code: 400, message: 'Bad Request', details: ['Missing authorization credentials'] } }, times: 3 });
