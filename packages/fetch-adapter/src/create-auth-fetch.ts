@@ -1,6 +1,7 @@
 import { acquireSlot, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
 import { discard, isReplayableBody, isRequest } from './body.js';
 import { withRequest } from './context.js';
+import { followRedirects, isRedirect, type RedirectChain } from './redirects.js';
 
 /**
  * Exactly the signature of the global `fetch`.
@@ -56,6 +57,13 @@ export interface AuthFetchOptions {
  * body can be read only once: it is sent once and a rejected answer is returned to the caller as is
  * (the rejection is still reported, so the next requests carry a renewed token).
  *
+ * Redirects: `fetch` drops only `Authorization` (and cookies) when a redirect changes origin. A
+ * request whose auth headers include any other name (say `X-AUTH-TOKEN`) is therefore sent with
+ * `redirect: 'manual'` and its redirects are followed here as `fetch` follows them (at most 20, 303
+ * and POST-on-301/302 become GET), each hop carrying the auth headers only when it may. Not in
+ * browsers and workers, which hide a manual redirect: there the runtime follows it. A caller's own
+ * `redirect` mode (`'manual'`, `'error'`) is left alone.
+ *
  * Errors: the base `fetch`'s own failures (network, its `AbortError`) reach the caller unchanged. A
  * failed login or refresh rejects with the core's `AuthError` (stable `code`), carrying `request`
  * (`{ method, url }`, no headers). An `AbortSignal` that fires while the request waits for a token,
@@ -82,13 +90,37 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   // session.authorize() builds a header object; reuse it while the token set is the same.
   let lastTokens: TokenSet | undefined;
   let lastHeaders: [string, string][] = [];
+  // fetch drops only Authorization (and cookies) on a cross-origin redirect: requests carrying any
+  // other auth header follow their redirects here, so that no hop gets a token it may not carry.
+  let lastCustom = false;
   const authHeaders = (tokens: TokenSet): [string, string][] => {
     if (tokens !== lastTokens) {
       lastHeaders = Object.entries(session.authorize(tokens));
+      lastCustom = lastHeaders.some(([name]) => name.toLowerCase() !== 'authorization');
       lastTokens = tokens;
     }
     return lastHeaders;
   };
+  const hasCustomAuth = (tokens: TokenSet): boolean => {
+    authHeaders(tokens);
+    return lastCustom;
+  };
+  // Where manual redirects come back opaque (browsers, workers) the runtime follows them; also turned
+  // off for good if a runtime answers opaquely after all (that request was already processed).
+  let manualRedirects = !isBrowserLike();
+
+  /** Sends with `redirect: 'manual'` and follows the redirects itself (see redirects.ts). */
+  const sendFollowing = (input: RequestInfo | URL, sendInit: RequestInit, chain: RedirectChain): Promise<Response> => {
+    sendInit.redirect = 'manual';
+    return base(input, sendInit).then((response) => {
+      if (response.type === 'opaqueredirect') {
+        manualRedirects = false;
+        return response;
+      }
+      return isRedirect(response) ? followRedirects(response, chain) : response;
+    });
+  };
+  const hopAuthorizer = (init: RequestInit | undefined) => (url: string) => session.mayAuthorize(url, origins) && (skip === undefined || !skip(new URL(url), init));
 
   /** `source` plus the auth headers (replacing any case variant of them), without mutating `source`. */
   const withAuth = (source: HeadersInit | undefined, tokens: TokenSet): HeadersInit => {
@@ -118,11 +150,17 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     if (body === undefined && request?.body) body = await request.arrayBuffer();
     else if (body !== undefined && body !== null) replayable = isReplayableBody(body);
     const sourceHeaders = init?.headers ?? request?.headers;
+    const follows = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow';
 
     const once = (tokens: TokenSet): Promise<Response> => {
       const headers = withAuth(sourceHeaders, tokens);
       const sendInit: RequestInit = body === init?.body ? { ...init, headers } : { ...init, headers, body };
-      return limiter ? acquireSlot(limiter, signal).then((release) => base(input, sendInit).finally(release)) : base(input, sendInit);
+      const chain: RedirectChain | undefined =
+        lastCustom && manualRedirects && follows
+          ? { fetch: base, init, url: href, method: init?.method ?? request?.method ?? 'GET', body, replayable, headers: sourceHeaders, signal, auth: lastHeaders, authorizes: hopAuthorizer(init) }
+          : undefined;
+      const go = () => (chain ? sendFollowing(input, sendInit, chain) : base(input, sendInit));
+      return limiter ? acquireSlot(limiter, signal).then((release) => go().finally(release)) : go();
     };
 
     let tokens: TokenSet;
@@ -174,6 +212,15 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     }
   }
 
+  /** The hot path of a request whose redirects are followed here. */
+  function sendAtOnceFollowing(input: RequestInfo | URL, init: RequestInit | undefined, href: string, tokens: TokenSet): Promise<Response> {
+    const sendInit: RequestInit = { ...init, headers: withAuth(init?.headers, tokens) };
+    const chain: RedirectChain = { fetch: base, init, url: href, method: init?.method ?? 'GET', body: init?.body, replayable: true, headers: init?.headers, signal: init?.signal, auth: lastHeaders, authorizes: hopAuthorizer(init) };
+    return sendFollowing(input, sendInit, chain).then((response) =>
+      (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response) ? send(input, init, href, { response, tokens }) : response,
+    );
+  }
+
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const href = targetHref(input);
     if (href === undefined || !session.mayAuthorize(href, origins)) return base(input, init);
@@ -183,12 +230,21 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     // on to the full path (replay, Retry-After).
     const tokens = limiter === undefined && (typeof input === 'string' || !isRequest(input)) ? session.peekToken() : undefined;
     if (tokens !== undefined && !init?.signal?.aborted && (init?.body === undefined || init.body === null || isReplayableBody(init.body))) {
+      if (manualRedirects && hasCustomAuth(tokens) && (init?.redirect === undefined || init.redirect === 'follow')) return sendAtOnceFollowing(input, init, href, tokens);
       return base(input, init === undefined ? { headers: withAuth(undefined, tokens) } : { ...init, headers: withAuth(init.headers, tokens) }).then((response) =>
         (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response) ? send(input, init, href, { response, tokens }) : response,
       );
     }
     return send(input, init, href);
   };
+}
+
+/**
+ * Browsers and workers answer `redirect: 'manual'` with an opaque redirect (status 0, no `Location`),
+ * after the server has processed the request: a redirect cannot be followed from there.
+ */
+function isBrowserLike(): boolean {
+  return typeof document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
 }
 
 /**

@@ -70,6 +70,7 @@ describe('fetch adapter in headless Chromium', () => {
   let page: RunningServer;
   let third: Recorder;
   let pageRequests: { url: string; authorization: string | undefined }[];
+  let pageTokens: [string, string | undefined][];
   let browser: Browser;
 
   beforeAll(async () => {
@@ -95,7 +96,13 @@ describe('fetch adapter in headless Chromium', () => {
       res.end(Buffer.from(await upstream.arrayBuffer()));
     });
     pageRequests = [];
+    pageTokens = [];
     page = await listen((req, res) => {
+      if (req.url === '/redirect-me' || req.url === '/landed') pageTokens.push([req.url, req.headers['x-auth-token'] as string | undefined]);
+      if (req.url === '/redirect-me') {
+        res.writeHead(302, { location: '/landed' });
+        return void res.end();
+      }
       if (req.url === '/') {
         res.writeHead(200, { 'content-type': 'text/html' });
         return void res.end(`<!doctype html><title>auth</title><script type="module">import * as lib from '/bundle.js'; window.authLib = lib;</script>`);
@@ -190,6 +197,20 @@ describe('fetch adapter in headless Chromium', () => {
     expect(third.seen.map((s) => [s.url, s.authorization])).toEqual([
       ['/third-party', undefined],
       ['/based/relative-under-base', undefined],
+    ]);
+
+    // A custom auth header: the browser would answer a manual redirect opaquely, so the adapter
+    // leaves redirects to it (same origin here: the header goes along).
+    const keyed = await tab.evaluate(async () => {
+      const m = (globalThis as Record<string, unknown>).authLib as typeof FetchAdapter & typeof Core;
+      const session = m.createAuthSession({ name: 'custom-header', origins: [location.origin], login: async () => ({ accessToken: 'page-key' }), authorize: (t) => ({ 'x-auth-token': t.accessToken }) });
+      const res = await m.createAuthFetch(session)(`${location.origin}/redirect-me`);
+      return { status: res.status, type: res.type, redirected: res.redirected, body: await res.text() };
+    });
+    expect(keyed).toEqual({ status: 200, type: 'basic', redirected: true, body: '{"ok":true}' });
+    expect(pageTokens).toEqual([
+      ['/redirect-me', 'page-key'],
+      ['/landed', 'page-key'],
     ]);
     expect(errors).toEqual([]);
     await tab.close();
