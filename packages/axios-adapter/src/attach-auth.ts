@@ -43,7 +43,9 @@ export interface AttachAuthOptions {
   retryRateLimited?: RateLimitRetryOptions | false;
 }
 
-const STATE = '__authAdapterState';
+// Each attachment keeps its request state under its own key (a string: axios copies only string
+// keys when it merges a config, and a replay goes through that merge).
+let attachments = 0;
 
 /** The auth headers of one token set, worked out once per token set. */
 interface AuthHeaders {
@@ -54,25 +56,44 @@ interface AuthHeaders {
    * they are assigned directly, skipping a regex pass over the token.
    */
   readonly clean: boolean;
+  /** Whether a header other than `Authorization` carries the credentials (which transports keep on any redirect). */
+  readonly custom: boolean;
 }
+
+const NO_HEADERS: AuthHeaders = { pairs: [], names: [], clean: true, custom: false };
+
+let nodeHttp: AxiosAdapter | null | undefined;
+/** axios' Node transport (follow-redirects), whose redirects `beforeRedirect` sees; `null` where there is none. */
+function nodeHttpAdapter(): AxiosAdapter | null {
+  if (nodeHttp === undefined) {
+    try {
+      nodeHttp = axios.getAdapter('http');
+    } catch {
+      nodeHttp = null;
+    }
+  }
+  return nodeHttp;
+}
+
+type BeforeRedirect = AxiosRequestConfig['beforeRedirect'];
 
 /** What the adapter remembers of one request. The token is in a private field: never printed or serialized. */
 class RequestState {
-  #token: string;
-  auth: AuthHeaders;
+  #token = '';
+  auth: AuthHeaders = NO_HEADERS;
   replayed = false;
   rateLimitRetries = 0;
   /** Tokens the next send must carry (set before a replay). */
   next: TokenSet | undefined;
-  /** The request's own transport, which ours wraps while the request is in flight. */
-  inner: AxiosRequestConfig['adapter'];
-  /** The request's own `beforeRedirect`, which ours wraps while the request is in flight. */
-  beforeRedirect: AxiosRequestConfig['beforeRedirect'];
-  redirecting = false;
-  constructor(token: string, auth: AuthHeaders, inner: AxiosRequestConfig['adapter']) {
-    this.#token = token;
-    this.auth = auth;
+  /** The request's own transport and `beforeRedirect`, which ours wrap while the request is in flight. */
+  readonly inner: AxiosRequestConfig['adapter'];
+  readonly beforeRedirect: BeforeRedirect;
+  /** The caller's `maxRedirects`, while ours is in force (see `dispatch`). */
+  maxRedirects: number | undefined;
+  cappedRedirects = false;
+  constructor(inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
     this.inner = inner;
+    this.beforeRedirect = beforeRedirect;
   }
   get names(): readonly string[] {
     return this.auth.names;
@@ -88,7 +109,7 @@ class RequestState {
   }
 }
 
-type Config = InternalAxiosRequestConfig & { [STATE]?: RequestState | undefined };
+type Config = InternalAxiosRequestConfig;
 
 /** What follow-redirects hands to `beforeRedirect`: the next hop's request options. */
 interface RedirectOptions {
@@ -96,11 +117,17 @@ interface RedirectOptions {
   headers?: Record<string, unknown>;
 }
 
+// Our transport wrappers and redirect hooks: never taken for the caller's own.
+const ours = new WeakSet<object>();
+
 /**
  * Attaches `session` to an axios instance: requests to the strategy's origins carry its token, a
  * rejected token is reported (exactly the one that request carried) and the request is replayed
  * once with the new token. Requests to other origins, to the strategy's auth endpoints and those
  * marked `skipAuth: true` are never touched. Returns a function that detaches it.
+ *
+ * The token is put on the request when axios hands it to its transport: the adapter wraps the
+ * request's `adapter` for as long as the request is in flight and restores it when it settles.
  *
  * Errors keep axios' shape (an `AxiosError` for HTTP answers) with the auth header redacted from
  * `config.headers` and `request`; a failed login or refresh rejects with the core's `AuthError`
@@ -125,10 +152,15 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const limiter = toLimiter(options.limiter);
   const retry429 = toRetryPolicy(options.retryRateLimited);
   const mayAuthorize = targetCheck((url) => session.mayAuthorize(url, origins), origins);
+  const STATE = `__authAdapterState${(attachments += 1)}`;
+  const stateOf = (config: Config): RequestState | undefined => (config as unknown as Record<string, RequestState | undefined>)[STATE];
+  const setState = (config: Config, state: RequestState | undefined): void => {
+    (config as unknown as Record<string, RequestState | undefined>)[STATE] = state;
+  };
 
   // session.authorize() builds a header object; reuse it while the token set is the same.
   let lastTokens: TokenSet | undefined;
-  let lastAuth: AuthHeaders = { pairs: [], names: [], clean: true };
+  let lastAuth = NO_HEADERS;
   // Header values this adapter has set (the latest token sets'), so that a finished config reused
   // for another origin loses them even after a renewal. Updated once per token set.
   const applied = new Set<string>();
@@ -138,7 +170,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     if (tokens !== lastTokens) {
       const pairs = Object.entries(session.authorize(tokens));
       const clean = pairs.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
-      lastAuth = { pairs, names: pairs.map(([name]) => name), clean };
+      lastAuth = { pairs, names: pairs.map(([name]) => name), clean, custom: pairs.some(([name]) => name.toLowerCase() !== 'authorization') };
       lastTokens = tokens;
       for (const [name, value] of pairs) {
         appliedNames.add(name);
@@ -150,29 +182,83 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return lastAuth;
   };
 
+  /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
+  const stripOurs = (config: Config): Config => {
+    const headers = config.headers;
+    if (headers && typeof headers.get === 'function') {
+      for (const name of appliedNames) {
+        const value = headers.get(name);
+        if (typeof value === 'string' && applied.has(value)) headers.delete(name);
+      }
+    }
+    return config;
+  };
+
   /**
-   * The transport of every request we authorize. The token goes on here, when axios hands the
-   * request over, rather than in the interceptor: axios normalizes (a regex pass over every value)
-   * the headers it already has several times before that, the caller's interceptors and
-   * `transformRequest` never see the token (nor log it), and the URL is checked once more as it
-   * is sent, after every interceptor had its say. The limiter is taken here as well, so nothing
-   * between the interceptor and the transport (another interceptor that throws, say) can keep a slot.
+   * The request interceptor only claims the request: it is ours if it goes to an origin that may
+   * carry the token and is not opted out. It never waits (everything that may wait happens in
+   * `send`), so it is one of axios' synchronous interceptors: with no asynchronous interceptor of
+   * yours, the request reaches the transport in the same turn as `api.get()`.
+   */
+  const onRequest = (config: Config): Config => {
+    if (stateOf(config) === undefined) {
+      if (config.skipAuth === true) return config;
+      if (!mayAuthorize(config)) return stripOurs(config);
+      if (skip !== undefined && skip(config)) return config;
+      const hook = config.beforeRedirect;
+      setState(config, new RequestState(config.adapter === send ? instance.defaults.adapter : config.adapter, hook && ours.has(hook) ? undefined : hook));
+    }
+    config.adapter = send;
+    return config;
+  };
+
+  /**
+   * The transport of every request we claimed. The token goes on here, when axios hands the request
+   * over, rather than in the interceptor: axios normalizes the headers it already has (a regex pass
+   * over every value) several times before that, the caller's request interceptors and
+   * `transformRequest` never see the token, and the URL and the opt-outs are checked once more as
+   * the request is sent, after every interceptor had its say. Waiting for a token and for the
+   * limiter happens here too: nothing between the interceptor and the transport (another
+   * interceptor that throws, say) can keep a limiter slot.
    */
   const send: AxiosAdapter = (config: Config) => {
-    const state = config[STATE];
+    const state = stateOf(config);
     const transport = axios.getAdapter((state ? state.inner : instance.defaults.adapter) || axios.defaults.adapter, config);
     if (state === undefined) return transport(config);
-    if (!mayAuthorize(config)) {
-      // An interceptor that ran after ours pointed the request elsewhere: it goes without the token.
-      config[STATE] = undefined;
+    if (config.skipAuth === true || !mayAuthorize(config) || (skip !== undefined && skip(config))) {
+      // An interceptor that ran after ours pointed the request elsewhere or opted it out.
+      setState(config, undefined);
       restore(config, state);
       return transport(stripOurs(config));
     }
+    const signal = signalOf(config);
+    const tokens = state.next ?? session.peekToken();
+    // Hot path: a valid cached token is put on at once, without a promise.
+    if (tokens !== undefined && !signal?.aborted) return dispatch(config, state, tokens, transport);
+    return session.getToken(signal && { signal }).then(
+      (fresh) => dispatch(config, state, fresh, transport),
+      (error: unknown) => {
+        throw fail(error, config);
+      },
+    );
+  };
+
+  const dispatch = (config: Config, state: RequestState, tokens: TokenSet, transport: AxiosAdapter): Promise<AxiosResponse> => {
+    state.token = tokens.accessToken;
+    state.auth = authHeaders(tokens);
+    state.next = undefined;
     putHeaders(config, state.auth);
-    if (!state.redirecting) {
-      state.redirecting = true;
-      state.beforeRedirect = config.beforeRedirect;
-      config.beforeRedirect = (options, response, request) => onRedirect(options as RedirectOptions, state, response, request);
+    if (config.beforeRedirect === undefined || !ours.has(config.beforeRedirect)) {
+      const hook: NonNullable<BeforeRedirect> = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
+      ours.add(hook);
+      config.beforeRedirect = hook;
+    }
+    if (state.auth.custom && !state.cappedRedirects && config.maxRedirects !== 0 && transport !== nodeHttpAdapter()) {
+      // Other transports (axios' fetch adapter) follow redirects where no hook of ours can see them,
+      // keeping every header but Authorization: a redirect is handed back instead of followed.
+      state.maxRedirects = config.maxRedirects;
+      state.cappedRedirects = true;
+      config.maxRedirects = 0;
     }
     if (!limiter) return transport(config);
     return acquireSlot(limiter, signalOf(config)).then(
@@ -201,23 +287,6 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     );
   };
 
-  /**
-   * Node's transport follows redirects itself (follow-redirects), dropping `Authorization` when the
-   * host changes, except to a subdomain, and keeping every other header: a strategy's own header
-   * (`X-AUTH-TOKEN`, say) would reach any origin the server redirects to. Each hop carries our
-   * headers only if its URL may carry the token.
-   */
-  const onRedirect = (options: RedirectOptions, state: RequestState, response: unknown, request: unknown): void => {
-    (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(options, response, request);
-    const headers = options.headers;
-    if (!headers) return;
-    const allowed = typeof options.href === 'string' && session.mayAuthorize(options.href, origins);
-    for (const [name, value] of state.auth.pairs) {
-      for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
-      if (allowed) headers[name] = value;
-    }
-  };
-
   const putHeaders = (config: Config, auth: AuthHeaders): void => {
     const headers = config.headers;
     if (auth.clean && typeof headers.set === 'function') {
@@ -232,94 +301,77 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     else config.headers = Object.assign(headers ?? {}, Object.fromEntries(auth.pairs)) as typeof headers;
   };
 
-  /** Marks the request as ours, with the tokens its next send carries. */
-  const apply = (config: Config, tokens: TokenSet, state: RequestState | undefined): Config => {
-    const auth = authHeaders(tokens);
-    if (state) {
-      state.token = tokens.accessToken;
-      state.auth = auth;
-      state.next = undefined;
-    } else config[STATE] = new RequestState(tokens.accessToken, auth, config.adapter === send ? instance.defaults.adapter : config.adapter);
-    config.adapter = send;
-    return config;
+  /**
+   * Node's transport follows redirects itself (follow-redirects), dropping `Authorization` when the
+   * host changes, except to a subdomain, and keeping every other header: a strategy's own header
+   * (`X-AUTH-TOKEN`, say) would reach any origin the server redirects to. Each hop carries our
+   * headers only if its URL may carry the token.
+   */
+  const onRedirect = (opts: RedirectOptions, state: RequestState, response: unknown, request: unknown): void => {
+    (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(opts, response, request);
+    const headers = opts.headers;
+    if (!headers) return;
+    const allowed = typeof opts.href === 'string' && session.mayAuthorize(opts.href, origins);
+    for (const [name, value] of state.auth.pairs) {
+      for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
+      if (allowed) headers[name] = value;
+    }
   };
 
-  /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
-  const stripOurs = (config: Config): Config => {
-    const headers = config.headers;
-    if (headers && typeof headers.get === 'function') {
-      for (const name of appliedNames) {
-        const value = headers.get(name);
-        if (typeof value === 'string' && applied.has(value)) headers.delete(name);
+  /** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
+  const restore = (config: Config, state: RequestState): void => {
+    config.adapter = state.inner;
+    if (state.beforeRedirect === undefined) delete config.beforeRedirect;
+    else config.beforeRedirect = state.beforeRedirect;
+    if (state.cappedRedirects) {
+      state.cappedRedirects = false;
+      config.maxRedirects = state.maxRedirects;
+    }
+  };
+
+  /** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
+  const settle = (config: Config, state: RequestState, outcome: unknown): void => {
+    setState(config, undefined);
+    restore(config, state);
+    if (outcome instanceof Error) {
+      const token = state.token;
+      redactHeaders(config.headers, state.names);
+      const e = outcome as Partial<AxiosError>;
+      redactRequest(e.request, state.names, token);
+      hide(e, 'request');
+      if (e.response) {
+        if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, state.names);
+        if (e.response.request !== e.request) redactRequest(e.response.request, state.names, token);
+        hide(e.response, 'request');
       }
     }
-    return config;
   };
 
-  // The token a `runWhen` check saw. axios runs an all-synchronous interceptor chain in the same turn
-  // as those checks, so the synchronous interceptor can count on it even if the renewal point was
-  // crossed in between (it is still valid then: renewal starts before expiry).
-  let peeked: TokenSet | undefined;
-  /**
-   * Whether this request can be authorized without waiting: a token is cached (or the replay's is
-   * known). axios then takes its synchronous path (no promise hop before the request is sent) unless
-   * another interceptor of the instance is asynchronous.
-   */
-  const ready = (config: Config): boolean => {
-    if (config[STATE]?.next) return true;
-    const tokens = session.peekToken();
-    if (tokens === undefined) return false;
-    peeked = tokens;
-    return true;
-  };
-  // The two request interceptors below ask the same question for the same config, one after the
-  // other: the second reuses the first one's answer.
-  let decidedFor: Config | undefined;
-  let decision = false;
-
-  const onRequest = (config: Config, sync: boolean): Config | Promise<Config> => {
-    const state = config[STATE];
-    if (state === undefined) {
-      if (config.skipAuth === true) return config;
-      if (!mayAuthorize(config)) return stripOurs(config);
-      if (skip !== undefined && skip(config)) return config;
-    } else if (state.next) return apply(config, state.next, state);
-    const signal = signalOf(config);
-    // Hot path: a valid cached token is applied synchronously, without a promise.
-    const cached = session.peekToken();
-    if (sync) {
-      // Only a promise-free answer keeps axios' synchronous chain working.
-      if (signal?.aborted) throw fail(new AbortedError(), config);
-      const tokens = cached ?? peeked;
-      if (tokens !== undefined) {
-        // Past the renewal point: let the session start its background renewal.
-        if (cached === undefined) session.getToken().catch(() => {});
-        return apply(config, tokens, state);
-      }
-    } else if (cached !== undefined && !signal?.aborted) return apply(config, cached, state);
-    return session.getToken(signal && { signal }).then(
-      (tokens) => apply(config, tokens, state),
-      (error: unknown) => {
-        throw fail(error, config);
-      },
-    );
+  /** The core's error for this request, with its (token-free) config attached as `config`. */
+  const fail = (error: unknown, config: Config): unknown => {
+    const state = stateOf(config);
+    if (state) settle(config, state, error);
+    const out = withContext(error, { config });
+    // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
+    if (out instanceof AbortedError) Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
+    return out;
   };
 
   const onResponse = (response: AxiosResponse): AxiosResponse | Promise<AxiosResponse> => {
     const config = response.config as Config;
-    const state = config[STATE];
+    const state = stateOf(config);
     if (state === undefined) return response;
     // A validateStatus that accepts error statuses: the answer is still checked.
     if (response.status >= 300) return followUp(config, state, response, response);
     // Done with this request: a later `axios(response.config)` is checked afresh.
-    config[STATE] = undefined;
+    setState(config, undefined);
     restore(config, state);
     return response;
   };
 
   const onError = (error: unknown): Promise<never> | Promise<AxiosResponse> => {
     const config = (error as AxiosError | undefined)?.config as Config | undefined;
-    const state = config?.[STATE];
+    const state = config && stateOf(config);
     if (!config || !state || isAuthError(error)) return Promise.reject(error);
     return followUp(config, state, (error as AxiosError).response, error);
   };
@@ -361,64 +413,12 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return outcome === response ? Promise.resolve(response!) : Promise.reject(outcome);
   };
 
-  const syncId = instance.interceptors.request.use((config: Config) => onRequest(config, true), undefined, {
-    synchronous: true,
-    runWhen: (config: Config) => {
-      decidedFor = config;
-      return (decision = ready(config));
-    },
-  });
-  const asyncId = instance.interceptors.request.use((config: Config) => onRequest(config, false), undefined, {
-    runWhen: (config: Config) => {
-      const sync = decidedFor === config ? decision : ready(config);
-      decidedFor = undefined;
-      return !sync;
-    },
-  });
+  const requestId = instance.interceptors.request.use(onRequest, undefined, { synchronous: true });
   const responseId = instance.interceptors.response.use(onResponse, onError);
   return () => {
-    instance.interceptors.request.eject(syncId);
-    instance.interceptors.request.eject(asyncId);
+    instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };
-}
-
-/** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
-function restore(config: Config, state: RequestState): void {
-  config.adapter = state.inner;
-  if (state.redirecting) {
-    state.redirecting = false;
-    if (state.beforeRedirect === undefined) delete config.beforeRedirect;
-    else config.beforeRedirect = state.beforeRedirect;
-  }
-}
-
-/** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
-function settle(config: Config, state: RequestState, outcome: unknown): void {
-  config[STATE] = undefined;
-  restore(config, state);
-  if (outcome instanceof Error) {
-    const token = state.token;
-    redactHeaders(config.headers, state.names);
-    const e = outcome as Partial<AxiosError>;
-    redactRequest(e.request, state.names, token);
-    hide(e, 'request');
-    if (e.response) {
-      if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, state.names);
-      if (e.response.request !== e.request) redactRequest(e.response.request, state.names, token);
-      hide(e.response, 'request');
-    }
-  }
-}
-
-/** The core's error for this request, with its (token-free) config attached as `config`. */
-function fail(error: unknown, config: Config): unknown {
-  const state = config[STATE];
-  if (state) settle(config, state, error);
-  const out = withContext(error, { config });
-  // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
-  if (out instanceof AbortedError) Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
-  return out;
 }
 
 function signalOf(config: AxiosRequestConfig): AbortSignal | undefined {

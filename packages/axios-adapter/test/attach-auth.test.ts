@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import axios, { AxiosError, type AxiosInstance } from 'axios';
+import axios, { AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import Bottleneck from 'bottleneck';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError, createAuthSession, isAuthError, type AuthSession } from '@auth/core';
@@ -92,11 +92,10 @@ describe('attachAuth', () => {
     expect((await pending).data.headers.authorization).toBe('[present]');
   });
 
-  it('with an asynchronous interceptor of the caller that waits while the token is rejected, the request still ends 200 after one refresh', async () => {
+  it('the token is taken as the request is sent: one renewed while an interceptor of the caller waits is the one sent (no 401 round trip)', async () => {
     const api2 = axios.create({ baseURL: server.url });
-    attachAuth(api2, session);
     let reject = true;
-    // Runs before ours (added later) and asynchronously: axios' chain is asynchronous for every interceptor.
+    // Added before attachAuth: with axios' default order it runs after ours, asynchronously.
     api2.interceptors.request.use(async (config) => {
       if (reject) {
         reject = false;
@@ -106,9 +105,57 @@ describe('attachAuth', () => {
       }
       return config;
     });
+    attachAuth(api2, session);
     const res = await api2.get<OpenLoyaltyEcho>('/api/echo');
     expect(res.status).toBe(200);
     expect(server.counters.refreshes).toBe(1);
+    expect(server.counters.apiRejected).toBe(0);
+    expect(server.counters.apiCalls).toBe(1);
+  });
+
+  it("a request's own adapter and beforeRedirect are used, and are the caller's again once it settles", async () => {
+    const http = axios.getAdapter('http');
+    let used = 0;
+    const adapter = (config: InternalAxiosRequestConfig) => ((used += 1), http(config));
+    const beforeRedirect = () => {};
+    const res = await api.get<OpenLoyaltyEcho>('/api/echo', { adapter, beforeRedirect });
+    expect(used).toBe(1);
+    expect(res.data.headers.authorization).toBe('[present]');
+    expect(res.config.adapter).toBe(adapter);
+    expect(res.config.beforeRedirect).toBe(beforeRedirect);
+    const plain = await api.get('/api/echo');
+    expect(plain.config.adapter).toEqual(api.defaults.adapter);
+    expect(plain.config.beforeRedirect).toBeUndefined();
+  });
+
+  it('an interceptor that runs after ours can still opt the request out with skipAuth', async () => {
+    const api2 = axios.create({ baseURL: server.url });
+    api2.interceptors.request.use((config) => Object.assign(config, { skipAuth: true }));
+    attachAuth(api2, session);
+    expect((await api2.get('/api/echo', { validateStatus: () => true })).status).toBe(401);
+    expect(server.counters.refreshes).toBe(0);
+  });
+
+  it('two attachments on one instance: each origin gets its own credentials and no other', async () => {
+    const seen: (string | undefined)[] = [];
+    const keyed = await listen((req, res) => {
+      seen.push(`${req.headers['x-auth-token'] as string | undefined}|${req.headers.authorization}`);
+      sendJson(res, 200, { ok: true });
+    });
+    const keySession = createAuthSession(openLoyaltyApiKey({ baseUrl: keyed.url, apiKey: 'key-123' }));
+    try {
+      const both = axios.create();
+      attachAuth(both, session);
+      attachAuth(both, keySession);
+      const { data } = await both.get<OpenLoyaltyEcho>(`${server.url}/api/echo`);
+      expect(data.headers.authorization).toBe('[present]');
+      expect(data.headers['x-auth-token']).toBeUndefined();
+      await both.get(`${keyed.url}/x`);
+      expect(seen).toEqual(['key-123|undefined']);
+    } finally {
+      keySession.close();
+      await keyed.close();
+    }
   });
 
   it("the caller's interceptors and transformRequest never see the token; the server does", async () => {
@@ -132,11 +179,10 @@ describe('attachAuth', () => {
     expect(third.seen).toEqual([expect.objectContaining({ url: '/moved', authorization: undefined })]);
   });
 
-  it('an already aborted signal with a cached token: ABORTED, nothing sent', async () => {
+  it('an already aborted signal with a cached token: cancelled as axios cancels it, nothing sent', async () => {
     const controller = new AbortController();
     controller.abort();
     const error = await api.get('/api/echo', { signal: controller.signal }).catch((e: unknown) => e);
-    expect(isAuthError(error) && error.code).toBe('ABORTED');
     expect(axios.isCancel(error)).toBe(true);
     expect(server.counters.apiCalls).toBe(0);
   });
@@ -175,6 +221,19 @@ describe('attachAuth', () => {
       ]);
       // The caller's own beforeRedirect still runs, and is theirs again afterwards.
       expect(hops).toEqual([`${home.url}/back`]);
+
+      // axios' fetch adapter follows redirects out of our sight: the redirect is handed back instead.
+      seen.length = 0;
+      const viaFetch = axios.create({ baseURL: home.url, adapter: 'fetch' });
+      attachAuth(viaFetch, keyed);
+      const handedBack = await viaFetch.get('/away', { validateStatus: () => true });
+      expect(handedBack.status).toBe(302);
+      expect(handedBack.config.maxRedirects).toBeUndefined();
+      expect(seen).toEqual([{ at: 'home/away', key: 'key-123' }]);
+      // A Bearer token on the same transport is left to fetch, which drops Authorization across origins.
+      const bearerViaFetch = axios.create({ baseURL: server.url, adapter: 'fetch' });
+      attachAuth(bearerViaFetch, session);
+      expect((await bearerViaFetch.get('/api/echo')).status).toBe(200);
     } finally {
       keyed.close();
       await Promise.all([home.close(), other.close()]);
@@ -420,6 +479,20 @@ describe('attachAuth', () => {
     await expect(one.get('/api/echo')).rejects.toThrow('interceptor failed');
     await expect(one.get('/api/echo')).rejects.toThrow('interceptor failed');
     expect((await one.get('/api/echo')).status).toBe(200);
+  });
+
+  it('a request whose transport fails gives its limiter slot back', async () => {
+    const dead = await listen((req) => {
+      req.socket.destroy();
+    });
+    try {
+      const one = axios.create({ baseURL: dead.url });
+      attachAuth(one, session, { origins: [dead.url], limiter: { maxConcurrent: 1 } });
+      await expect(one.get('/first')).rejects.toMatchObject({ code: 'ECONNRESET' });
+      await expect(one.get('/second')).rejects.toMatchObject({ code: 'ECONNRESET' });
+    } finally {
+      await dead.close();
+    }
   });
 
   it('retries an API 429 after Retry-After, bounded, and can be turned off', async () => {
