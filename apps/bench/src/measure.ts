@@ -72,6 +72,16 @@ export interface LatencyMeasured extends Measured {
   pairedRatio: number;
   /** Median over the throughput rounds of this candidate's ns/op minus the baseline's, paired the same way. */
   addedNs: number;
+  /** ns/op of each throughput round, in order: round `r` of every candidate ran in the same rotation. */
+  roundNs: number[];
+}
+
+/** The share of throughput rounds in which `a` was faster than `b` (rounds of the same rotation). */
+export function winShare(a: LatencyMeasured, b: LatencyMeasured): number {
+  const n = Math.min(a.roundNs.length, b.roundNs.length);
+  let wins = 0;
+  for (let r = 0; r < n; r += 1) if (a.roundNs[r]! < b.roundNs[r]!) wins += 1;
+  return n === 0 ? Number.NaN : wins / n;
 }
 
 /**
@@ -126,6 +136,7 @@ export async function sideBySideLatency(candidates: LatencyCandidate[], opts: { 
       p99Ns: quantile(lat, 0.99),
       pairedRatio: quantile(paired, 0.5),
       addedNs: quantile(added, 0.5),
+      roundNs: own,
     };
   });
 }
