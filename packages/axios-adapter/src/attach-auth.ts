@@ -88,6 +88,8 @@ class RequestState {
   /** The request's own transport and `beforeRedirect`, which ours wrap while the request is in flight. */
   readonly inner: AxiosRequestConfig['adapter'];
   readonly beforeRedirect: BeforeRedirect;
+  /** Our `beforeRedirect` for this request, once installed (see `dispatch`). */
+  hook: BeforeRedirect;
   /** The caller's `maxRedirects`, while ours is in force (see `dispatch`). */
   maxRedirects: number | undefined;
   cappedRedirects = false;
@@ -116,9 +118,6 @@ interface RedirectOptions {
   href?: string;
   headers?: Record<string, unknown>;
 }
-
-// Our transport wrappers and redirect hooks: never taken for the caller's own.
-const ours = new WeakSet<object>();
 
 /**
  * Attaches `session` to an axios instance: requests to the strategy's origins carry its token, a
@@ -205,8 +204,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       if (config.skipAuth === true) return config;
       if (!mayAuthorize(config)) return stripOurs(config);
       if (skip !== undefined && skip(config)) return config;
-      const hook = config.beforeRedirect;
-      setState(config, new RequestState(config.adapter === send ? instance.defaults.adapter : config.adapter, hook && ours.has(hook) ? undefined : hook));
+      setState(config, new RequestState(config.adapter === send ? instance.defaults.adapter : config.adapter, config.beforeRedirect));
     }
     config.adapter = send;
     return config;
@@ -248,12 +246,11 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     state.auth = authHeaders(tokens);
     state.next = undefined;
     putHeaders(config, state.auth);
-    if (config.beforeRedirect === undefined || !ours.has(config.beforeRedirect)) {
-      const hook: NonNullable<BeforeRedirect> = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
-      ours.add(hook);
-      config.beforeRedirect = hook;
-    }
-    if (state.auth.custom && !state.cappedRedirects && config.maxRedirects !== 0 && transport !== nodeHttpAdapter()) {
+    if (transport === nodeHttpAdapter()) {
+      // Only Node's transport calls beforeRedirect. A config copied in flight carries this very hook.
+      if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
+      if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
+    } else if (state.auth.custom && !state.cappedRedirects && config.maxRedirects !== 0) {
       // Other transports (axios' fetch adapter) follow redirects where no hook of ours can see them,
       // keeping every header but Authorization: a redirect is handed back instead of followed.
       state.maxRedirects = config.maxRedirects;
@@ -321,8 +318,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   /** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
   const restore = (config: Config, state: RequestState): void => {
     config.adapter = state.inner;
-    if (state.beforeRedirect === undefined) delete config.beforeRedirect;
-    else config.beforeRedirect = state.beforeRedirect;
+    if (config.beforeRedirect !== state.beforeRedirect) {
+      if (state.beforeRedirect === undefined) delete config.beforeRedirect;
+      else config.beforeRedirect = state.beforeRedirect;
+    }
     if (state.cappedRedirects) {
       state.cappedRedirects = false;
       config.maxRedirects = state.maxRedirects;
