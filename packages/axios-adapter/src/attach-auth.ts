@@ -90,8 +90,8 @@ class RequestState {
   readonly beforeRedirect: BeforeRedirect;
   /** Our `beforeRedirect` for this request, once installed (see `dispatch`). */
   hook: BeforeRedirect;
-  /** The caller's `maxRedirects`, while ours is in force (see `dispatch`). */
-  maxRedirects: number | undefined;
+  /** The caller's `maxRedirects` and `fetchOptions`, while ours are in force (see `dispatch`). */
+  capped: { maxRedirects: unknown; fetchOptions: unknown; hadMax: boolean; hadFetch: boolean } | undefined;
   cappedRedirects = false;
   constructor(inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
     this.inner = inner;
@@ -154,7 +154,8 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const STATE = `__authAdapterState${(attachments += 1)}`;
   const stateOf = (config: Config): RequestState | undefined => (config as unknown as Record<string, RequestState | undefined>)[STATE];
   const setState = (config: Config, state: RequestState | undefined): void => {
-    (config as unknown as Record<string, RequestState | undefined>)[STATE] = state;
+    if (state) (config as unknown as Record<string, RequestState | undefined>)[STATE] = state;
+    else delete (config as unknown as Record<string, RequestState | undefined>)[STATE];
   };
 
   // session.authorize() builds a header object; reuse it while the token set is the same.
@@ -201,9 +202,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    */
   const onRequest = (config: Config): Config => {
     if (stateOf(config) === undefined) {
-      if (config.skipAuth === true) return config;
+      if (config.skipAuth === true) return stripOurs(config);
       if (!mayAuthorize(config)) return stripOurs(config);
-      if (skip !== undefined && skip(config)) return config;
+      if (skip !== undefined && skip(config)) return stripOurs(config);
       setState(config, new RequestState(config.adapter === send ? instance.defaults.adapter : config.adapter, config.beforeRedirect));
     }
     config.adapter = send;
@@ -246,16 +247,19 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     state.auth = authHeaders(tokens);
     state.next = undefined;
     putHeaders(config, state.auth);
-    if (transport === nodeHttpAdapter()) {
-      // Only Node's transport calls beforeRedirect. A config copied in flight carries this very hook.
-      if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
-      if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
-    } else if (state.auth.custom && !state.cappedRedirects && config.maxRedirects !== 0) {
+    // Only Node's transport (follow-redirects, possibly behind a wrapper of the caller's) calls
+    // beforeRedirect. A config copied in flight carries this very hook.
+    if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
+    if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
+    if (state.auth.custom && !state.cappedRedirects && transport !== nodeHttpAdapter()) {
       // Other transports (axios' fetch adapter) follow redirects where no hook of ours can see them,
-      // keeping every header but Authorization: a redirect is handed back instead of followed.
-      state.maxRedirects = config.maxRedirects;
+      // keeping every header but Authorization: a redirect is handed back instead of followed
+      // (`maxRedirects: 0` in axios 1.19+, `fetchOptions.redirect` before).
+      const own = config as unknown as Record<string, unknown>;
+      state.capped = { maxRedirects: own.maxRedirects, fetchOptions: own.fetchOptions, hadMax: 'maxRedirects' in own, hadFetch: 'fetchOptions' in own };
       state.cappedRedirects = true;
       config.maxRedirects = 0;
+      own.fetchOptions = { ...(own.fetchOptions as object | undefined), redirect: 'manual' };
     }
     if (!limiter) return transport(config);
     return acquireSlot(limiter, signalOf(config)).then(
@@ -315,6 +319,13 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     }
   };
 
+  /** `config` without our headers, for a re-send: the interceptors it goes through again must not see the token. */
+  const unauthorized = (config: Config, state: RequestState): Config => {
+    const headers = config.headers;
+    if (headers && typeof headers.delete === 'function') for (const name of state.names) headers.delete(name);
+    return config;
+  };
+
   /** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
   const restore = (config: Config, state: RequestState): void => {
     config.adapter = state.inner;
@@ -322,9 +333,14 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       if (state.beforeRedirect === undefined) delete config.beforeRedirect;
       else config.beforeRedirect = state.beforeRedirect;
     }
-    if (state.cappedRedirects) {
+    if (state.cappedRedirects && state.capped) {
       state.cappedRedirects = false;
-      config.maxRedirects = state.maxRedirects;
+      const own = config as unknown as Record<string, unknown>;
+      const was = state.capped;
+      if (was.hadMax) own.maxRedirects = was.maxRedirects;
+      else delete own.maxRedirects;
+      if (was.hadFetch) own.fetchOptions = was.fetchOptions;
+      else delete own.fetchOptions;
     }
   };
 
@@ -389,7 +405,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         return session.tokenRejected(state.token, signal && { signal }).then(
           (tokens) => {
             state.next = tokens;
-            return instance.request(config);
+            return instance.request(unauthorized(config, state));
           },
           (error: unknown) => {
             throw fail(error, config);
@@ -400,7 +416,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         if (wait !== undefined) {
           state.rateLimitRetries += 1;
           return waitUnlessAborted(wait, signalOf(config)).then(
-            () => instance.request(config),
+            () => instance.request(unauthorized(config, state)),
             (error: unknown) => {
               throw fail(error, config);
             },

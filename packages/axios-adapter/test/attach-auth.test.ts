@@ -158,7 +158,8 @@ describe('attachAuth', () => {
     }
   });
 
-  it("the caller's interceptors and transformRequest never see the token; the server does", async () => {
+  it("the caller's interceptors and transformRequest never see the token, not even on the replay after a 401; the server does", async () => {
+    server.revokeAccessTokens();
     const api2 = axios.create({ baseURL: server.url });
     const seen: unknown[] = [];
     // Added before attachAuth: with axios' default order it runs after ours.
@@ -168,7 +169,8 @@ describe('attachAuth', () => {
     api2.defaults.transformRequest = [(data: unknown, headers) => (seen.push(headers.get('authorization')), data)];
     const { data } = await api2.get<OpenLoyaltyEcho>('/api/echo');
     expect(data.headers.authorization).toBe('[present]');
-    expect(seen).toEqual([undefined, undefined, undefined]);
+    expect(server.counters.refreshes).toBe(1);
+    expect(seen).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 
   it('an interceptor that runs after ours and points the request at another origin: sent without the token', async () => {
@@ -230,6 +232,13 @@ describe('attachAuth', () => {
       expect(handedBack.status).toBe(302);
       expect(handedBack.config.maxRedirects).toBeUndefined();
       expect(seen).toEqual([{ at: 'home/away', key: 'key-123' }]);
+      // A transport of the caller's (it may wrap anything): the redirect is handed back too.
+      seen.length = 0;
+      const http = axios.getAdapter('http');
+      const wrapped = axios.create({ baseURL: home.url, adapter: (config) => http(config) });
+      attachAuth(wrapped, keyed);
+      expect((await wrapped.get('/away', { validateStatus: () => true })).status).toBe(302);
+      expect(seen).toEqual([{ at: 'home/away', key: 'key-123' }]);
       // A Bearer token on the same transport is left to fetch, which drops Authorization across origins.
       const bearerViaFetch = axios.create({ baseURL: server.url, adapter: 'fetch' });
       attachAuth(bearerViaFetch, session);
@@ -285,6 +294,12 @@ describe('attachAuth', () => {
     const res = await api.get('/api/echo');
     await api.request({ ...res.config, baseURL: third.url, url: '/reused' });
     expect(third.seen).toEqual([expect.objectContaining({ url: '/reused', authorization: undefined })]);
+  });
+
+  it('a finished request config sent elsewhere with skipAuth carries no token', async () => {
+    const res = await api.get('/api/echo');
+    await api.request({ ...res.config, baseURL: third.url, url: '/reused-skipped', skipAuth: true });
+    expect(third.seen).toEqual([expect.objectContaining({ url: '/reused-skipped', authorization: undefined })]);
   });
 
   it('a finished request config sent to another origin after the token was renewed carries neither token', async () => {
