@@ -221,6 +221,18 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     );
   }
 
+  // Whether an answer needs more than handing back: the token was rejected (by the strategy's rule;
+  // the default one reads the status once) or a 429 is to be waited out.
+  const needsFollowUp: (response: Response) => boolean =
+    session.strategy.isTokenRejected === undefined
+      ? retry429
+        ? (response) => {
+            const status = response.status;
+            return status === 401 || status === 429;
+          }
+        : (response) => response.status === 401
+      : (response) => (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response);
+
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const href = targetHref(input);
     if (href === undefined || !session.mayAuthorize(href, origins)) return base(input, init);
@@ -232,7 +244,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     if (tokens !== undefined && !init?.signal?.aborted && (init?.body === undefined || init.body === null || isReplayableBody(init.body))) {
       if (manualRedirects && hasCustomAuth(tokens) && (init?.redirect === undefined || init.redirect === 'follow')) return sendAtOnceFollowing(input, init, href, tokens);
       return base(input, init === undefined ? { headers: withAuth(undefined, tokens) } : { ...init, headers: withAuth(init.headers, tokens) }).then((response) =>
-        (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response) ? send(input, init, href, { response, tokens }) : response,
+        needsFollowUp(response) ? send(input, init, href, { response, tokens }) : response,
       );
     }
     return send(input, init, href);
