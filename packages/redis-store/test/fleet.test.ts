@@ -104,7 +104,7 @@ describe('a fleet of 8 Node processes on one Redis', { timeout: 90_000 }, () => 
     const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 300, rateLimit: { max: 20, windowMs: 60_000 } });
     try {
       await seedExpired(server);
-      const all = await fleet(8, { mode: 'burst', baseUrl: server.url, requests: 500, max: 20, windowMs: 60_000 });
+      const all = await fleet(8, { mode: 'burst', baseUrl: server.url, requests: 500, max: 20, windowMs: 60_000, commandTimeoutMs: 5_000 });
       server.resetCounters();
       for (const c of all) c.go();
       const results = await Promise.all(all.map((c) => c.result));
