@@ -93,6 +93,8 @@ class RequestState {
   /** The caller's `maxRedirects` and `fetchOptions`, while ours are in force (see `dispatch`). */
   capped: { maxRedirects: unknown; fetchOptions: unknown; hadMax: boolean; hadFetch: boolean } | undefined;
   cappedRedirects = false;
+  /** This send was redirected to where the token may not go: later hops and the answer are not ours. */
+  crossed = false;
   constructor(inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
     this.inner = inner;
     this.beforeRedirect = beforeRedirect;
@@ -246,6 +248,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     state.token = tokens.accessToken;
     state.auth = authHeaders(tokens);
     state.next = undefined;
+    state.crossed = false;
     putHeaders(config, state.auth);
     // Only Node's transport (follow-redirects, possibly behind a wrapper of the caller's) calls
     // beforeRedirect. A config copied in flight carries this very hook.
@@ -312,7 +315,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(opts, response, request);
     const headers = opts.headers;
     if (!headers) return;
-    const allowed = typeof opts.href === 'string' && session.mayAuthorize(opts.href, origins);
+    // Once a hop may not carry the token, no later hop gets it back (as fetch never puts Authorization
+    // back): else that origin would choose the method, path and body of a request sent with it.
+    if (!(typeof opts.href === 'string' && session.mayAuthorize(opts.href, origins))) state.crossed = true;
+    const allowed = !state.crossed;
     for (const [name, value] of state.auth.pairs) {
       for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
       if (allowed) headers[name] = value;
@@ -393,7 +399,8 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   /** Replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
   const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
-    if (response) {
+    // An answer from where a redirect led without the token says nothing of the token or our budget.
+    if (response && !state.crossed) {
       const info: ResponseInfo = { status: response.status, headers: { get: (name) => headerValue(response.headers, name) } };
       const rejected = !state.replayed && session.isTokenRejected(info);
       if (!replayable(config)) {

@@ -198,13 +198,18 @@ describe('attachAuth', () => {
 
   it("a strategy's own header (X-AUTH-TOKEN) follows redirects only to origins that may carry it", async () => {
     const seen: { at: string; key: string | undefined }[] = [];
+    let homeUrl = '';
     const other = await listen((req, res) => {
       seen.push({ at: `other${req.url}`, key: req.headers['x-auth-token'] as string | undefined });
-      sendJson(res, 200, { ok: true });
+      if (req.url === '/return') res.writeHead(307, { location: `${homeUrl}/after` }).end();
+      else if (req.url === '/denied') sendJson(res, 401, { code: 401 });
+      else sendJson(res, 200, { ok: true });
     });
     const home = await listen((req, res) => {
       seen.push({ at: `home${req.url}`, key: req.headers['x-auth-token'] as string | undefined });
       if (req.url === '/away') res.writeHead(302, { location: `${other.url}/landed` }).end();
+      else if (req.url === '/bounce') res.writeHead(307, { location: `${other.url}/return` }).end();
+      else if (req.url === '/to-denied') res.writeHead(302, { location: `${other.url}/denied` }).end();
       else if (req.url === '/around') res.writeHead(302, { location: '/back' }).end();
       else sendJson(res, 200, { ok: true });
     });
@@ -223,6 +228,20 @@ describe('attachAuth', () => {
       ]);
       // The caller's own beforeRedirect still runs, and is theirs again afterwards.
       expect(hops).toEqual([`${home.url}/back`]);
+
+      // Once a hop left for another origin, no later hop gets the key back, even on an allowed one;
+      // and an answer from there (a 401) is handed back as it is: not replayed, not reported.
+      homeUrl = home.url;
+      seen.length = 0;
+      expect((await api2.post('/bounce', { a: 1 })).status).toBe(200);
+      expect((await api2.get('/to-denied', { validateStatus: () => true })).status).toBe(401);
+      expect(seen).toEqual([
+        { at: 'home/bounce', key: 'key-123' },
+        { at: 'other/return', key: undefined },
+        { at: 'home/after', key: undefined },
+        { at: 'home/to-denied', key: 'key-123' },
+        { at: 'other/denied', key: undefined },
+      ]);
 
       // axios' fetch adapter follows redirects out of our sight: the redirect is handed back instead.
       seen.length = 0;

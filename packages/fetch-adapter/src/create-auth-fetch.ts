@@ -1,7 +1,7 @@
 import { acquireSlot, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
 import { discard, isReplayableBody, isRequest } from './body.js';
 import { withRequest } from './context.js';
-import { followRedirects, isRedirect, type RedirectChain } from './redirects.js';
+import { answeredWithoutAuth, followRedirects, isRedirect, type RedirectChain } from './redirects.js';
 
 /**
  * Exactly the signature of the global `fetch`.
@@ -185,9 +185,11 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       }
       if (!replayable) {
         // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
-        if (!replayed && session.isTokenRejected(response)) session.tokenRejected(tokens.accessToken).catch(() => {});
+        if (!replayed && session.isTokenRejected(response) && cameWithAuth(response)) session.tokenRejected(tokens.accessToken).catch(() => {});
         return response;
       }
+      // An answer from where a redirect led without the token: handed back as it is.
+      if (!cameWithAuth(response)) return response;
       try {
         if (!replayed && session.isTokenRejected(response)) {
           replayed = true;
@@ -216,22 +218,30 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   function sendAtOnceFollowing(input: RequestInfo | URL, init: RequestInit | undefined, href: string, tokens: TokenSet): Promise<Response> {
     const sendInit: RequestInit = { ...init, headers: withAuth(init?.headers, tokens) };
     const chain: RedirectChain = { fetch: base, init, url: href, method: init?.method ?? 'GET', body: init?.body, replayable: true, headers: init?.headers, signal: init?.signal, auth: lastHeaders, authorizes: hopAuthorizer(init) };
-    return sendFollowing(input, sendInit, chain).then((response) =>
-      (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response) ? send(input, init, href, { response, tokens }) : response,
-    );
+    return sendFollowing(input, sendInit, chain).then((response) => (needsFollowUp(response) ? send(input, init, href, { response, tokens }) : response));
   }
 
   // Whether an answer needs more than handing back: the token was rejected (by the strategy's rule;
-  // the default one reads the status once) or a 429 is to be waited out.
+  // the default one reads the status once) or a 429 is to be waited out, by an origin that got the token.
   const needsFollowUp: (response: Response) => boolean =
     session.strategy.isTokenRejected === undefined
       ? retry429
         ? (response) => {
             const status = response.status;
-            return status === 401 || status === 429;
+            return (status === 401 || status === 429) && cameWithAuth(response);
           }
-        : (response) => response.status === 401
-      : (response) => (response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response);
+        : (response) => response.status === 401 && cameWithAuth(response)
+      : (response) => ((response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response)) && cameWithAuth(response);
+
+  /**
+   * Whether the answer came from a hop that carried the token: not one reached through a redirect
+   * to where the token may not go (fetch dropped Authorization there, or we did).
+   */
+  function cameWithAuth(response: Response): boolean {
+    if (!response.redirected) return true;
+    if (answeredWithoutAuth.has(response)) return false;
+    return !response.url || session.mayAuthorize(response.url, origins);
+  }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const href = targetHref(input);

@@ -19,6 +19,12 @@ export interface RedirectChain {
   authorizes: (url: string) => boolean;
 }
 
+/**
+ * Answers from a hop that did not carry the auth headers: their 401 says nothing about the token
+ * and their 429 nothing about our budget, so they are handed back as they are.
+ */
+export const answeredWithoutAuth = new WeakSet<Response>();
+
 /** Whether fetch's `redirect: 'follow'` would follow this answer. */
 export function isRedirect(response: Response): boolean {
   const s = response.status;
@@ -44,6 +50,10 @@ export async function followRedirects(response: Response, chain: RedirectChain):
   let body = chain.body;
   let headers: Headers | undefined;
   let count = 0;
+  // Once a hop may not carry the auth headers, no later hop gets them back, as fetch never puts
+  // Authorization back: otherwise an origin on the way would choose the method, path and body of a
+  // request sent with them (a 307 back to an endpoint of its choice).
+  let carrying = true;
   for (; isRedirect(response); count += 1) {
     const status = response.status;
     discard(response);
@@ -54,6 +64,8 @@ export async function followRedirects(response: Response, chain: RedirectChain):
       throw new TypeError('fetch failed: invalid redirect location');
     }
     if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError('fetch failed: redirect to a URL that is not http(s)');
+    // fetch refuses these too, with the URL in its message.
+    if (next.username !== '' || next.password !== '') throw new TypeError('fetch failed: redirect to a URL with credentials');
     if (count === MAX_REDIRECTS) throw new TypeError('fetch failed: redirect count exceeded');
     // fetch cannot send a stream again either; only a 303 drops the body.
     if (status !== 303 && body !== undefined && body !== null && !chain.replayable) throw new TypeError('fetch failed: cannot follow a redirect with a ReadableStream body');
@@ -73,11 +85,13 @@ export async function followRedirects(response: Response, chain: RedirectChain):
     url = next.href;
     origin = next.origin;
     const hop = new Headers(headers);
-    if (chain.authorizes(url)) for (const [name, value] of chain.auth) hop.set(name, value);
+    carrying &&= chain.authorizes(url);
+    if (carrying) for (const [name, value] of chain.auth) hop.set(name, value);
     response = await chain.fetch(url, { ...chain.init, method, headers: hop, body, signal: chain.signal ?? null, redirect: 'manual' });
   }
   // As fetch marks an answer it reached through a redirect; callers may look.
   if (count > 0 && !response.redirected) Object.defineProperty(response, 'redirected', { value: true, configurable: true });
+  if (!carrying) answeredWithoutAuth.add(response);
   return response;
 }
 
