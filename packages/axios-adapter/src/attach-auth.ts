@@ -92,7 +92,6 @@ class RequestState {
   hook: BeforeRedirect;
   /** The caller's `maxRedirects` and `fetchOptions`, while ours are in force (see `dispatch`). */
   capped: { maxRedirects: unknown; fetchOptions: unknown; hadMax: boolean; hadFetch: boolean } | undefined;
-  cappedRedirects = false;
   /** This send was redirected to where the token may not go: later hops and the answer are not ours. */
   crossed = false;
   constructor(inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
@@ -196,6 +195,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return config;
   };
 
+  /** Whether the request is ours: it goes where the token may go and is not opted out. */
+  const claims = (config: Config): boolean => config.skipAuth !== true && mayAuthorize(config) && (skip === undefined || !skip(config));
+
   /**
    * The request interceptor only claims the request: it is ours if it goes to an origin that may
    * carry the token and is not opted out. It never waits (everything that may wait happens in
@@ -204,9 +206,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    */
   const onRequest = (config: Config): Config => {
     if (stateOf(config) === undefined) {
-      if (config.skipAuth === true) return stripOurs(config);
-      if (!mayAuthorize(config)) return stripOurs(config);
-      if (skip !== undefined && skip(config)) return stripOurs(config);
+      if (!claims(config)) return stripOurs(config);
       setState(config, new RequestState(config.adapter === send ? instance.defaults.adapter : config.adapter, config.beforeRedirect));
     }
     config.adapter = send;
@@ -226,7 +226,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     const state = stateOf(config);
     const transport = axios.getAdapter((state ? state.inner : instance.defaults.adapter) || axios.defaults.adapter, config);
     if (state === undefined) return transport(config);
-    if (config.skipAuth === true || !mayAuthorize(config) || (skip !== undefined && skip(config))) {
+    if (!claims(config)) {
       // An interceptor that ran after ours pointed the request elsewhere or opted it out.
       setState(config, undefined);
       restore(config, state);
@@ -254,37 +254,19 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     // beforeRedirect. A config copied in flight carries this very hook.
     if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
     if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
-    if (state.auth.custom && !state.cappedRedirects && transport !== nodeHttpAdapter()) {
+    if (state.auth.custom && state.capped === undefined && transport !== nodeHttpAdapter()) {
       // Other transports (axios' fetch adapter) follow redirects where no hook of ours can see them,
       // keeping every header but Authorization: a redirect is handed back instead of followed
       // (`maxRedirects: 0` in axios 1.19+, `fetchOptions.redirect` before).
       const own = config as unknown as Record<string, unknown>;
       state.capped = { maxRedirects: own.maxRedirects, fetchOptions: own.fetchOptions, hadMax: 'maxRedirects' in own, hadFetch: 'fetchOptions' in own };
-      state.cappedRedirects = true;
       config.maxRedirects = 0;
       own.fetchOptions = { ...(own.fetchOptions as object | undefined), redirect: 'manual' };
     }
     if (!limiter) return transport(config);
     return acquireSlot(limiter, signalOf(config)).then(
-      (release) => {
-        let sent: Promise<AxiosResponse>;
-        try {
-          sent = Promise.resolve(transport(config));
-        } catch (error) {
-          release();
-          throw error;
-        }
-        return sent.then(
-          (response) => {
-            release();
-            return response;
-          },
-          (error: unknown) => {
-            release();
-            throw error;
-          },
-        );
-      },
+      // A transport that throws instead of rejecting gives its slot back all the same.
+      (release) => new Promise<AxiosResponse>((resolve) => resolve(transport(config))).finally(release),
       (error: unknown) => {
         throw fail(error, config);
       },
@@ -339,10 +321,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       if (state.beforeRedirect === undefined) delete config.beforeRedirect;
       else config.beforeRedirect = state.beforeRedirect;
     }
-    if (state.cappedRedirects && state.capped) {
-      state.cappedRedirects = false;
+    const was = state.capped;
+    if (was !== undefined) {
+      state.capped = undefined;
       const own = config as unknown as Record<string, unknown>;
-      const was = state.capped;
       if (was.hadMax) own.maxRedirects = was.maxRedirects;
       else delete own.maxRedirects;
       if (was.hadFetch) own.fetchOptions = was.fetchOptions;
