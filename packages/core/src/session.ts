@@ -8,6 +8,7 @@ import { bearer, defaultIsTokenRejected, type RateLimitSpec, type ResponseInfo, 
 import { completeTokenSet, renewAt, type RefreshAheadOptions, type TokenSet } from './token-set.js';
 import { memoryTokenStore, type StoredTokens, type TokenStore } from './token-store.js';
 import { OriginPolicy } from './origins.js';
+import { abortReason, sleep } from './sleep.js';
 
 /**
  * Options of {@link createAuthSession}; every one has a default.
@@ -279,7 +280,8 @@ class Session implements AuthSession {
   }
 
   close(): void {
-    this.#closer.abort();
+    // The reason is what every wait on the session's signal rejects with (see abortReason).
+    this.#closer.abort(new AbortedError('the session was closed', { strategy: this.strategy.name }));
   }
 
   // ---- internals ----
@@ -398,26 +400,36 @@ class Session implements AuthSession {
       timeoutMs,
     };
     const retry: RetryOptions = { rateLimitedFallbackMs: this.#rateLimit?.windowMs, ...this.#opts.retry };
+    const maxPauseMs = retry.maxRetryAfterMs ?? 120_000;
+    const closed = this.#closer.signal;
     for (let attempt = 1; ; attempt += 1) {
-      if (this.#closer.signal.aborted) throw new AbortedError('the session was closed', { operation, strategy: this.strategy.name });
+      if (closed.aborted) throw abortReason(closed);
       // The server asked for a longer pause than this session waits out: say so now rather than
       // queue behind it (an hour's Retry-After would otherwise hold every caller for an hour).
       const paused = this.#limiter?.pausedFor?.() ?? 0;
-      if (paused > (retry.maxRetryAfterMs ?? 120_000)) {
-        throw new RateLimitedError(`${this.strategy.name}: ${operation} is paused for ${paused} ms after the server's 429`, { operation, strategy: this.strategy.name, retryAfterMs: paused, status: undefined });
-      }
+      if (paused > maxPauseMs) throw this.#pausedError(operation, paused);
+      let sent = false;
+      const send = () => {
+        sent = true;
+        return call(ctx);
+      };
       try {
-        if (!this.#limiter) return await call(ctx);
-        // A call queued behind the limit (a permit returns a window later, a 429 pause) must settle
-        // as soon as the session is closed, and must not be sent once its turn comes.
-        const closed = this.#closer.signal;
+        if (!this.#limiter) return await send();
+        // A call queued behind the limit (a permit returns a window later, a 429 pause) settles as
+        // soon as the session is closed or the pause outgrows maxPauseMs, and is then never sent.
         return await untilAborted(
-          this.#limiter.schedule(() => (closed.aborted ? Promise.reject(new AbortedError('the session was closed', { operation, strategy: this.strategy.name })) : call(ctx))),
+          this.#limiter.schedule(
+            () => (closed.aborted ? Promise.reject(abortReason(closed)) : send()),
+            { signal: closed, maxPauseMs },
+          ),
           closed,
-          () => new AbortedError('the session was closed', { operation, strategy: this.strategy.name }),
+          () => abortReason(closed) as AuthError,
         );
       } catch (raw) {
         const error = toAuthError(raw, operation, this.strategy.name);
+        // Refused by the limiter before anything was sent: no new 429 to report or wait out.
+        if (!sent && error.code === 'RATE_LIMITED') throw this.#pausedError(operation, (error as RateLimitedError).retryAfterMs ?? paused);
+        if (!sent && error.code === 'ABORTED') throw error;
         const wait = retryDelay(error, attempt, retry);
         const retryAfterMs = (error as AuthError & { retryAfterMs?: number }).retryAfterMs;
         if (error.code === 'RATE_LIMITED' || retryAfterMs !== undefined) {
@@ -428,9 +440,18 @@ class Session implements AuthSession {
         this.#emitter.emit('failure', { strategy: this.strategy.name, operation, error, attempt, willRetry: wait !== undefined });
         this.#logger.warn(`${operation} failed${wait !== undefined ? `; retrying in ${wait} ms` : ''}`, { strategy: this.strategy.name, code: error.code, status: error.status, attempt });
         if (wait === undefined) throw error;
-        await sleep(wait, this.#closer.signal);
+        await sleep(wait, closed);
       }
     }
+  }
+
+  #pausedError(operation: AuthOperation, pausedMs: number): RateLimitedError {
+    return new RateLimitedError(`${this.strategy.name}: ${operation} is paused for ${Math.ceil(pausedMs)} ms after the server's 429`, {
+      operation,
+      strategy: this.strategy.name,
+      retryAfterMs: Math.ceil(pausedMs),
+      status: undefined,
+    });
   }
 
   /** Waits for a shared promise, letting this caller alone give up when its signal fires. */
@@ -477,20 +498,5 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => 
         reject(e);
       },
     );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new AbortedError('the session was closed'));
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError('the session was closed'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -86,15 +86,3 @@ function scrub(error: unknown): unknown {
 export function isUnavailable(error: unknown): boolean {
   return error instanceof RedisUnavailableError;
 }
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

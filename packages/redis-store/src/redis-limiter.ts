@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { RateLimitedError, silentLogger, slidingWindowLimiter, type AuthLimiter, type AuthLimiterFactory, type Logger, type RateLimitSpec } from '@auth/core';
+import { MAX_PAUSE_MS, RateLimitedError, abortReason, pausedError, silentLogger, sleep, slidingWindowLimiter, type AuthLimiter, type AuthLimiterFactory, type Logger, type RateLimitSpec, type ScheduleOptions } from '@auth/core';
 import type { Redis } from 'ioredis';
-import { evalScript, isUnavailable, sleep } from './commands.js';
+import { evalScript, isUnavailable } from './commands.js';
 import { LIMIT_ACQUIRE, LIMIT_DROP, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js';
 
 /**
@@ -23,7 +23,11 @@ export interface RedisLimiterOptions {
   leaseMs?: number;
   /** Deadline of each Redis command. Default 2 000. */
   commandTimeoutMs?: number;
-  /** Longest a call waits for a permit before failing with `RATE_LIMITED`. Default: no limit other than the session's own. */
+  /**
+   * Longest a call waits for a permit before failing with `RATE_LIMITED`. Default 120 000 (the
+   * session's default `maxRetryAfterMs`); raise it for windows of more than a minute. A 429 pause
+   * longer than the session's `maxRetryAfterMs` fails the call at once, whatever this says.
+   */
   maxWaitMs?: number;
   /**
    * When Redis is unreachable: `'error'` (default) fails the auth call with `NETWORK`
@@ -73,6 +77,8 @@ class FleetLimiter implements AuthLimiter {
   readonly #maxPollMs: number;
   /** The state epoch this process last saw; a different one means Redis lost the window. */
   #epoch = '';
+  /** Until when this process last saw the fleet paused (by its own 429s or another process's). */
+  #pausedUntil = 0;
 
   constructor(spec: RateLimitSpec, o: RedisLimiterOptions) {
     if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
@@ -82,20 +88,20 @@ class FleetLimiter implements AuthLimiter {
     this.#keys = { calls: `${base}:calls`, pause: `${base}:pause`, epoch: `${base}:epoch` };
     this.#leaseMs = o.leaseMs ?? 10_000;
     this.#timeoutMs = o.commandTimeoutMs ?? 2_000;
-    this.#maxWaitMs = o.maxWaitMs ?? Number.POSITIVE_INFINITY;
+    this.#maxWaitMs = o.maxWaitMs ?? 120_000;
     this.#logger = o.logger ?? silentLogger;
     this.#fallback = o.onUnavailable === 'local' ? slidingWindowLimiter(spec) : undefined;
     this.#maxPollMs = Math.min(1_000, Math.max(20, spec.windowMs / 20));
   }
 
-  async schedule<T>(call: () => Promise<T>): Promise<T> {
+  async schedule<T>(call: () => Promise<T>, options: ScheduleOptions = {}): Promise<T> {
     const id = randomUUID();
     try {
-      await this.#acquire(id);
+      await this.#acquire(id, options);
     } catch (error) {
       if (this.#fallback && isUnavailable(error)) {
         this.#logger.warn('redis-store: Redis unreachable; pacing auth calls in this process only', { key: this.#spec.key });
-        return this.#fallback.schedule(call);
+        return this.#fallback.schedule(call, options);
       }
       throw error;
     }
@@ -113,10 +119,11 @@ class FleetLimiter implements AuthLimiter {
     }
   }
 
-  async #acquire(id: string): Promise<void> {
+  async #acquire(id: string, { signal, maxPauseMs = Number.POSITIVE_INFINITY }: ScheduleOptions): Promise<void> {
     const started = Date.now();
     for (;;) {
-      const [granted, wait, epoch] = await evalScript<[number, number, string]>(
+      if (signal?.aborted) throw abortReason(signal);
+      const [granted, wait, epoch, paused] = await evalScript<[number, number, string, number]>(
         this.#redis,
         LIMIT_ACQUIRE,
         [this.#keys.calls, this.#keys.pause, this.#keys.epoch],
@@ -132,15 +139,26 @@ class FleetLimiter implements AuthLimiter {
       if (this.#epoch !== '' && epoch !== this.#epoch) this.#logger.warn('redis-store: the shared rate window was lost (Redis restarted?); holding auth calls for one window', { key: this.#spec.key });
       this.#epoch = epoch;
       if (granted === 1) return;
+      if (paused === 1) {
+        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + wait);
+        if (wait > maxPauseMs) throw pausedError(this.#spec.key, wait, maxPauseMs);
+      }
       if (Date.now() - started + wait > this.#maxWaitMs) {
         throw new RateLimitedError(`redis-store: no permit for "${this.#spec.key}" within ${this.#maxWaitMs} ms`, { retryAfterMs: wait });
       }
-      await sleep(Math.max(1, Math.min(wait, this.#maxPollMs)));
+      await sleep(Math.max(1, Math.min(wait, this.#maxPollMs)), signal);
     }
   }
 
   pause(ms: number): void {
-    this.#fallback?.pause(ms);
-    void evalScript(this.#redis, LIMIT_PAUSE, [this.#keys.pause], [Math.ceil(ms)], this.#timeoutMs, 'the pause').catch(() => {});
+    const capped = Math.ceil(Math.min(Math.max(0, ms), MAX_PAUSE_MS));
+    if (!(capped > 0)) return;
+    this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + capped);
+    this.#fallback?.pause(capped);
+    void evalScript(this.#redis, LIMIT_PAUSE, [this.#keys.pause], [capped], this.#timeoutMs, 'the pause').catch(() => {});
+  }
+
+  pausedFor(): number {
+    return Math.max(0, this.#pausedUntil - Date.now());
   }
 }

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { AbortedError, silentLogger, TimeoutError, type Logger, type StoredTokens, type TokenSet, type TokenStore } from '@auth/core';
+import { AbortedError, silentLogger, sleep, TimeoutError, type Logger, type StoredTokens, type TokenSet, type TokenStore } from '@auth/core';
 import type { Redis } from 'ioredis';
-import { command, evalScript, isUnavailable, sleep } from './commands.js';
+import { command, evalScript, isUnavailable } from './commands.js';
 import { TokenCipher, type EncryptionKey } from './encryption.js';
 import { StaleWriteError, TokenDecryptionError } from './errors.js';
 import { ACQUIRE, EXTEND, RELEASE, WRITE } from './scripts.js';
@@ -290,7 +290,7 @@ class Store implements RedisTokenStore {
       };
       set.add(done);
       signal?.addEventListener('abort', done, { once: true });
-      void sleep(ms, inner.signal).then(done);
+      sleep(ms, inner.signal).then(done, done);
     });
   }
 

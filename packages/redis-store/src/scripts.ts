@@ -51,7 +51,7 @@ return 1
  * Sliding-window log of auth calls in a sorted set: member = call id, score = when its permit frees
  * (call end + window; while the call runs, now + lease + window, extended by a heartbeat).
  * KEYS: calls, pause, epoch. ARGV: id, max, windowMs, leaseMs, the epoch this process saw ('' if none), a new epoch id.
- * → { granted (1|0), wait ms, epoch }.
+ * → { granted (1|0), wait ms, epoch, paused (1 when the wait is a 429 pause, 0 when the window is full) }.
  *
  * The epoch detects lost state (Redis restarted without persistence, FLUSHALL): a process that had
  * seen an epoch and finds it gone or replaced pauses everyone for leaseMs + windowMs from the
@@ -77,15 +77,15 @@ if seen ~= '' and seen ~= epoch then
   end
 end
 local paused = redis.call('pttl', KEYS[2])
-if paused > 0 then return { 0, paused, epoch } end
+if paused > 0 then return { 0, paused, epoch, 1 } end
 redis.call('zremrangebyscore', KEYS[1], '-inf', now)
 if redis.call('zcard', KEYS[1]) < max then
   redis.call('zadd', KEYS[1], now + lease + window, ARGV[1])
   redis.call('pexpire', KEYS[1], lease + window)
-  return { 1, 0, epoch }
+  return { 1, 0, epoch, 0 }
 end
 local first = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
-return { 0, math.max(1, tonumber(first[2]) - now), epoch }
+return { 0, math.max(1, tonumber(first[2]) - now), epoch, 0 }
 `);
 
 /** KEYS: calls. ARGV: id, ms from now when the permit frees. Moves the permit's end (only if it is still there). */

@@ -1,10 +1,11 @@
-import { RateLimitedError } from '@auth/core';
+import { createAuthSession, MAX_PAUSE_MS, RateLimitedError } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { redisLimiter } from '../src/index.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { olAdmin } from './helpers/strategy.js';
 
 let redis: TestRedis;
 let raw: Redis;
@@ -62,6 +63,50 @@ describe('redisLimiter: one sliding window for the fleet', () => {
     expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(100);
     expect(ran).toBe(false);
   });
+
+  it('a 429 asking for an hour in one process: a new session in another process rejects RATE_LIMITED at once, sends nothing, and sees the pause', async () => {
+    const strategy = olAdmin(server.url, { max: 5, windowMs: 1_000, key: `pause-${server.url}` });
+    const first = createAuthSession(strategy, { limiter: redisLimiter({ redis: redis.client(), key: 'rl' }), retry: { retries: 0 } });
+    server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
+    await expect(first.getToken()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    const limiter = redisLimiter({ redis: redis.client(), key: 'rl' })(strategy.rateLimit!);
+    const second = createAuthSession(strategy, { limiter: () => limiter });
+    // Before the fix this was still pending after 5 s (no pausedFor, maxWaitMs infinite).
+    const error = await second.getToken().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'RATE_LIMITED', operation: 'login' });
+    expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(3_000_000);
+    expect(limiter.pausedFor!()).toBeGreaterThan(3_000_000);
+    expect(server.counters.logins).toBe(0);
+    first.close();
+    second.close();
+  }, 5_000);
+
+  it('a pause is capped at MAX_PAUSE_MS across the fleet', async () => {
+    const l = redisLimiter({ redis: redis.client(), key: 'rl' })(spec);
+    l.pause(99_999_999_999_000);
+    for (let i = 0; i < 50 && (await raw.pttl('rl:{rl:ol-admin}:pause')) <= 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    expect(await raw.pttl('rl:{rl:ol-admin}:pause')).toBeLessThanOrEqual(MAX_PAUSE_MS);
+    expect(l.pausedFor!()).toBeLessThanOrEqual(MAX_PAUSE_MS);
+  });
+
+  it('session.close() ends a wait for a fleet permit: the caller settles and the process stops polling Redis', async () => {
+    // A server of its own: the shared one's window may still be full from the tests before.
+    const own = await createOpenLoyaltyServer();
+    const strategy = olAdmin(own.url, { max: 1, windowMs: 60_000 });
+    const sess = createAuthSession(strategy, { limiter: redisLimiter({ redis: redis.client(), key: 'rl', maxWaitMs: 120_000 }) });
+    await sess.login();
+    const queued = sess.login().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    sess.close();
+    expect(await queued).toMatchObject({ code: 'ABORTED' });
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    await new Promise((r) => setTimeout(r, 2_500)); // the poll interval is 1 s for a 60 s window
+    const after = await calls();
+    expect(after - before).toBeLessThanOrEqual(1);
+    expect(own.counters.logins).toBe(1);
+    await own.close();
+  }, 10_000);
 
   it('a process that dies mid-call frees its permit after lease + window', async () => {
     const dying = redis.client();

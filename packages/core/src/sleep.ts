@@ -1,0 +1,47 @@
+import { AbortedError, isAuthError } from './errors.js';
+
+/** `setTimeout` fires after 1 ms for any delay above 2^31 − 1 ms (24.8 days): longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Waits `ms` (any length: long waits are chained below `setTimeout`'s 24.8-day limit, and an
+ * infinite one waits until `signal` fires). When `signal` fires it rejects at once with
+ * {@link abortReason}. `unref` lets a Node process exit while only this timer is pending.
+ *
+ * @example
+ * await sleep(1_000, request.signal);
+ */
+export function sleep(ms: number, signal?: AbortSignal | null, opts: { unref?: boolean } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = Date.now() + Math.max(0, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const arm = () => {
+      const left = end - Date.now();
+      if (left <= 0 || Number.isNaN(left)) {
+        signal?.removeEventListener('abort', onAbort);
+        return resolve();
+      }
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      if (opts.unref) (timer as { unref?: () => void }).unref?.();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    arm();
+  });
+}
+
+/**
+ * The typed error for a fired `signal`: its `reason` when that is already an `AuthError` (a closed
+ * session aborts with one), else an `ABORTED` error with the reason as `cause`.
+ *
+ * @example
+ * if (signal.aborted) throw abortReason(signal);
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return isAuthError(reason) ? reason : new AbortedError('the operation was aborted', { cause: reason });
+}
