@@ -5,7 +5,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { sharedLimiter, type AuthLimiter, type AuthLimiterFactory } from './rate-limit.js';
 import { retryDelay, type RetryOptions } from './retry.js';
 import { bearer, defaultIsTokenRejected, type RateLimitSpec, type ResponseInfo, type Strategy, type StrategyContext } from './strategy.js';
-import { completeTokenSet, renewAt, type RefreshAheadOptions, type TokenSet } from './token-set.js';
+import { completeTokenSet, EXPIRED_ON_ARRIVAL_FLOOR_MS, renewAt, type RefreshAheadOptions, type TokenSet } from './token-set.js';
 import { memoryTokenStore, type StoredTokens, type TokenStore } from './token-store.js';
 import { OriginPolicy } from './origins.js';
 import { abortReason, sleep } from './sleep.js';
@@ -154,6 +154,7 @@ class Session implements AuthSession {
   #loaded: Promise<void> | undefined;
   /** After a failed refresh-ahead, the next attempt waits until this time (the token is still valid). */
   #backgroundRetryAt = 0;
+  #skewLogged = false;
 
   constructor(strategy: Strategy, options: AuthSessionOptions) {
     if (!strategy || typeof strategy.login !== 'function' || typeof strategy.name !== 'string') throw new ConfigurationError('createAuthSession needs a strategy with a name and a login() method');
@@ -345,7 +346,7 @@ class Session implements AuthSession {
           const next = await this.#attempt('refresh', (ctx) => refresh.call(this.strategy, current, ctx));
           // A refresh that returns no refresh token keeps the old one (APIs that do not rotate).
           const merged: TokenSet = next?.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
-          return await this.#commit(completeTokenSet(merged, this.#now()), 'refresh', started);
+          return await this.#commit(this.#issued(merged), 'refresh', started);
         } catch (error) {
           if (!(error instanceof AuthError && error.code === 'REFRESH_REJECTED')) throw error;
           this.#logger.info('refresh token rejected; logging in again', { strategy: this.strategy.name, status: error.status });
@@ -353,13 +354,25 @@ class Session implements AuthSession {
       }
       const started = this.#now();
       const fresh = await this.#attempt('login', (ctx) => this.strategy.login(ctx));
-      return this.#commit(completeTokenSet(fresh, this.#now()), 'login', started);
+      return this.#commit(this.#issued(fresh), 'login', started);
     };
     if (this.#store.coordinate) return this.#store.coordinate(this.#key, renew, { signal: this.#closer.signal });
     // Without coordination, still look at the store: another session sharing it may have rotated the
     // refresh token since we loaded, and spending our stale one would cost a 401 and a needless login.
     const latest = await this.#store.get(this.#key).catch(() => undefined);
     return renew(latest);
+  }
+
+  /** A login's or refresh's answer, completed; one that arrived expired is the server's clock (logged once). */
+  #issued(tokens: TokenSet): TokenSet {
+    return completeTokenSet(tokens, this.#now(), {
+      issuedNow: true,
+      onExpiredOnArrival: (byMs) => {
+        if (this.#skewLogged) return;
+        this.#skewLogged = true;
+        this.#logger.warn(`the token arrived already expired (by ${byMs} ms): the server's clock is behind, or its exp is before its iat; using it for ${EXPIRED_ON_ARRIVAL_FLOOR_MS} ms or until it is rejected`, { strategy: this.strategy.name });
+      },
+    });
   }
 
   /** Stores new tokens (before anyone uses them: a rotated refresh token must not be lost), then serves them. */

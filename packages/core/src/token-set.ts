@@ -70,13 +70,37 @@ function finite(value: unknown): number | undefined {
 }
 
 /**
+ * How long a token that arrived already expired is used (unless the server rejects it first): 1 min.
+ * The server issued and so accepts it; its clock is behind ours with no `iat` to correct for it, or
+ * its `exp` is before its `iat`. Renewing such a token on every request would cost a login each.
+ */
+export const EXPIRED_ON_ARRIVAL_FLOOR_MS = 60_000;
+
+/**
+ * Options of {@link completeTokenSet}.
+ *
+ * @example
+ * completeTokenSet(tokens, Date.now(), { issuedNow: true, onExpiredOnArrival: (ms) => logger.warn(`token arrived ${ms} ms expired`) });
+ */
+export interface CompleteTokenSetOptions {
+  /**
+   * The tokens were issued just now (a login's or a refresh's answer), so an expiry already passed
+   * is the server's clock, not the token: the access token is given {@link EXPIRED_ON_ARRIVAL_FLOOR_MS}
+   * and a refresh token's past expiry is dropped (the server will say if it is dead).
+   */
+  issuedNow?: boolean;
+  /** Called with how long ago the access token "expired" when `issuedNow` corrected it. */
+  onExpiredOnArrival?: (byMs: number) => void;
+}
+
+/**
  * Fills in `expiresAt`/`issuedAt`/`refreshExpiresAt` from the tokens themselves where the strategy
  * left them out. Called by the session on every token set a strategy returns.
  *
  * @example
  * const tokens = completeTokenSet({ accessToken: jwt }, Date.now()); // expiresAt and issuedAt read from the JWT
  */
-export function completeTokenSet(tokens: TokenSet, receivedAt: number): TokenSet {
+export function completeTokenSet(tokens: TokenSet, receivedAt: number, opts: CompleteTokenSetOptions = {}): TokenSet {
   const out: TokenSet = { ...tokens };
   if (out.expiresAt === undefined) {
     const t = readJwtTimes(out.accessToken, receivedAt);
@@ -86,6 +110,14 @@ export function completeTokenSet(tokens: TokenSet, receivedAt: number): TokenSet
   out.issuedAt ??= receivedAt;
   if (out.refreshToken !== undefined && out.refreshExpiresAt === undefined) {
     out.refreshExpiresAt = readJwtTimes(out.refreshToken, receivedAt).expiresAt;
+  }
+  if (opts.issuedNow) {
+    if (out.expiresAt !== undefined && out.expiresAt <= receivedAt) {
+      opts.onExpiredOnArrival?.(receivedAt - out.expiresAt);
+      out.issuedAt = receivedAt;
+      out.expiresAt = receivedAt + EXPIRED_ON_ARRIVAL_FLOOR_MS;
+    }
+    if (out.refreshExpiresAt !== undefined && out.refreshExpiresAt <= receivedAt) out.refreshExpiresAt = undefined;
   }
   return out;
 }

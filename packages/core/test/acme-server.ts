@@ -13,6 +13,11 @@ export interface AcmeOptions {
   rateLimit?: { max: number; windowMs: number };
   /** Delay every auth call by this many ms (to widen race windows). */
   authDelayMs?: number;
+  /**
+   * The `iat`/`exp` written into access JWTs, from the server's now and the token's lifetime (the
+   * server itself accepts a token for `ttlSec`). For clocks that are off, or claims that make no sense.
+   */
+  jwtTimes?: (nowSec: number, ttlSec: number) => { iat?: number; exp?: number };
 }
 
 export type AcmeEndpoint = 'login' | 'refresh' | 'api';
@@ -29,7 +34,8 @@ export async function startAcme(opts: AcmeOptions = {}) {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + (opts.ttlSec ?? 3600);
     const id = randomBytes(8).toString('hex');
-    const token = opts.jwt === false ? `opaque-${id}` : jwt({ sub: user, iat: now, ...(opts.withExp === false ? {} : { exp }), jti: id });
+    const times = opts.jwtTimes ? opts.jwtTimes(now, opts.ttlSec ?? 3600) : { iat: now, ...(opts.withExp === false ? {} : { exp }) };
+    const token = opts.jwt === false ? `opaque-${id}` : jwt({ sub: user, ...times, jti: id });
     access.set(token, { user, exp: exp * 1000 });
     const rt = `rt-${randomBytes(12).toString('hex')}`;
     refresh.set(rt, user);
