@@ -78,7 +78,7 @@ export function readTokenPair(body: LoginBody | undefined, ctx: { strategy: stri
  * @example
  * import { coreEndpoints, refreshCoreToken } from '@auth/datarhei-password';
  * const endpoints = coreEndpoints('https://core.example.com', 'my-core');
- * const strategy = { ...myLogin, refresh: (tokens, ctx) => refreshCoreToken(endpoints, tokens, ctx, 'my-core') };
+ * const strategy: Strategy = { ...myLogin, refresh: (tokens, ctx) => refreshCoreToken(endpoints, tokens, ctx, 'my-core') };
  */
 export async function refreshCoreToken(endpoints: CoreEndpoints, tokens: TokenSet, ctx: StrategyContext, strategy: string): Promise<TokenSet> {
   const { body } = await ctx.http<{ access_token?: unknown } | undefined>({

@@ -74,11 +74,11 @@ interface Holding {
  * @example
  * import Redis from 'ioredis';
  * import { createAuthSession } from '@auth/core';
- * import { createOpenLoyaltyAdminStrategy } from '@auth/openloyalty-admin';
+ * import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
  * import { redisTokenStore, redisLimiter } from '@auth/redis-store';
  *
  * const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
- * const session = createAuthSession(createOpenLoyaltyAdminStrategy({ baseUrl, username, password }), {
+ * const session = createAuthSession(openLoyaltyAdmin({ baseUrl, username, password }), {
  *   store: redisTokenStore({ redis, key: 'myapp:auth', encryption: { key: Buffer.from(process.env.TOKENS_KEY!, 'base64') } }),
  *   limiter: redisLimiter({ redis, key: 'myapp:auth' }),
  * });
