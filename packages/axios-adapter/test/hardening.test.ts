@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthSession, type AuthSession } from '@auth/core';
 import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
 import { openLoyaltyApiKey } from '@auth/openloyalty-api-key';
-import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import { listen, sendJson, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
 import { attachAuth } from '../src/index.js';
 import { adminSession, RATE_WINDOW_MS, startOpenLoyalty } from './fixtures/servers.js';
 
@@ -16,7 +16,7 @@ import { adminSession, RATE_WINDOW_MS, startOpenLoyalty } from './fixtures/serve
 const followRedirects = createRequire(createRequire(import.meta.url).resolve('axios'))('follow-redirects') as { http: unknown };
 
 /** Every place (own properties, symbols, non-enumerable ones, Map/Set entries, bytes) within `maxDepth` of `root` that holds `needle`. */
-export function pathsTo(root: unknown, needle: string, maxDepth = 10): string[] {
+function pathsTo(root: unknown, needle: string, maxDepth = 10): string[] {
   const found: string[] = [];
   const seen = new Set<unknown>();
   const walk = (v: unknown, path: string, depth: number): void => {
