@@ -1,5 +1,5 @@
-import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { AbortedError, acquireSlot, isAuthError, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
+import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { AbortedError, acquireSlot, isAuthError, rateLimitWait, TimeoutError, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
 import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
 import { targetCheck } from './request-url.js';
 
@@ -75,6 +75,44 @@ function nodeHttpAdapter(): AxiosAdapter | null {
   return nodeHttp;
 }
 
+let fetchTransport: AxiosAdapter | null | undefined;
+/** axios' own fetch transport (default environment), which follows redirects where no hook of ours sees them. */
+function fetchAdapter(): AxiosAdapter | null {
+  if (fetchTransport === undefined) {
+    try {
+      fetchTransport = axios.getAdapter('fetch');
+    } catch {
+      fetchTransport = null;
+    }
+  }
+  return fetchTransport;
+}
+
+/**
+ * Whether `transport` is axios' fetch adapter: the default one, or (when the request names its adapter
+ * rather than passing a function) the one axios made for this config's environment.
+ */
+function isFetchTransport(transport: AxiosAdapter, state: { inner: AxiosRequestConfig['adapter'] }, config: AxiosRequestConfig): boolean {
+  if (transport === fetchAdapter()) return true;
+  if (typeof state.inner === 'function' || fetchAdapter() === null) return false;
+  try {
+    return transport === axios.getAdapter('fetch', config as InternalAxiosRequestConfig);
+  } catch {
+    return false;
+  }
+}
+
+/** Browsers and workers answer a manual redirect opaquely: there the runtime must follow redirects. */
+const browserLike = typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
+
+/** The longest delay a timer can take (2^31 - 1 ms); a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** What a Node transport object of the caller's (`config.transport`, e.g. `followRedirects.http`) offers. */
+interface NodeTransport {
+  request(options: Record<string, unknown>, callback?: (...args: unknown[]) => void): unknown;
+}
+
 type BeforeRedirect = AxiosRequestConfig['beforeRedirect'];
 
 /** What the adapter remembers of one request. The token is in a private field: never printed or serialized. */
@@ -94,6 +132,9 @@ class RequestState {
   capped: { maxRedirects: unknown; fetchOptions: unknown; hadMax: boolean; hadFetch: boolean } | undefined;
   /** This send was redirected to where the token may not go: later hops and the answer are not ours. */
   crossed = false;
+  /** The caller's `config.transport` and ours around it (see `dispatch`). */
+  transport: NodeTransport | undefined;
+  wrapped: NodeTransport | undefined;
   constructor(inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
     this.inner = inner;
     this.beforeRedirect = beforeRedirect;
@@ -236,7 +277,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     const tokens = state.next ?? session.peekToken();
     // Hot path: a valid cached token is put on at once, without a promise.
     if (tokens !== undefined && !signal?.aborted) return dispatch(config, state, tokens, transport);
-    return session.getToken(signal && { signal }).then(
+    return bounded(config, 'waiting for a token', (s) => session.getToken(s && { signal: s })).then(
       (fresh) => dispatch(config, state, fresh, transport),
       (error: unknown) => {
         throw fail(error, config);
@@ -254,17 +295,29 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     // beforeRedirect. A config copied in flight carries this very hook.
     if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
     if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
-    if (state.auth.custom && state.capped === undefined && transport !== nodeHttpAdapter()) {
-      // Other transports (axios' fetch adapter) follow redirects where no hook of ours can see them,
-      // keeping every header but Authorization: a redirect is handed back instead of followed
-      // (`maxRedirects: 0` in axios 1.19+, `fetchOptions.redirect` before).
+    if (transport === nodeHttpAdapter()) {
+      // axios gives a transport of the caller's (`config.transport`, e.g. followRedirects.http) no
+      // beforeRedirect of the config: ours goes in through that transport instead.
+      const theirs = (config as { transport?: NodeTransport }).transport;
+      if (theirs && theirs !== state.wrapped) {
+        state.transport = theirs;
+        state.wrapped = wrapTransport(theirs, state);
+        (config as { transport?: NodeTransport }).transport = state.wrapped;
+      }
+    } else if (state.capped === undefined && (state.auth.custom || (!browserLike && isFetchTransport(transport, state, config)))) {
+      // Other transports follow redirects where no hook of ours can see them: axios' fetch adapter
+      // keeps every header but Authorization, and an answer it reached through another origin (a
+      // 401 of the API, where the chain came back without the token) would pass for a verdict on the
+      // token. A redirect is handed back instead of followed (`maxRedirects: 0` in axios 1.19+,
+      // `fetchOptions.redirect` before); in browsers only for a custom header (the browser follows
+      // redirects anyway, and a manual one would be opaque).
       const own = config as unknown as Record<string, unknown>;
       state.capped = { maxRedirects: own.maxRedirects, fetchOptions: own.fetchOptions, hadMax: 'maxRedirects' in own, hadFetch: 'fetchOptions' in own };
       config.maxRedirects = 0;
       own.fetchOptions = { ...(own.fetchOptions as object | undefined), redirect: 'manual' };
     }
     if (!limiter) return transport(config);
-    return acquireSlot(limiter, signalOf(config)).then(
+    return bounded(config, 'waiting for the rate limiter', (s) => acquireSlot(limiter, s)).then(
       // A transport that throws instead of rejecting gives its slot back all the same.
       (release) => new Promise<AxiosResponse>((resolve) => resolve(transport(config))).finally(release),
       (error: unknown) => {
@@ -293,8 +346,8 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    * (`X-AUTH-TOKEN`, say) would reach any origin the server redirects to. Each hop carries our
    * headers only if its URL may carry the token.
    */
-  const onRedirect = (opts: RedirectOptions, state: RequestState, response: unknown, request: unknown): void => {
-    (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(opts, response, request);
+  const onRedirect = (opts: RedirectOptions, state: RequestState, response: unknown, request: unknown, theirs = true): void => {
+    if (theirs) (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(opts, response, request);
     const headers = opts.headers;
     if (!headers) return;
     // Once a hop may not carry the token, no later hop gets it back (as fetch never puts Authorization
@@ -307,6 +360,55 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     }
   };
 
+  /**
+   * `transport` with our hook on every hop it follows: follow-redirects calls the `beforeRedirect` of
+   * its options, where axios put its own hooks (a proxy's, say) but, with a caller's transport, not
+   * the config's. The caller's `beforeRedirect` is not called there either, as axios would not.
+   */
+  const wrapTransport = (inner: NodeTransport, state: RequestState): NodeTransport => {
+    const wrapped = Object.create(inner) as NodeTransport;
+    const request = (options: Record<string, unknown>, callback?: (...args: unknown[]) => void): unknown => {
+      const axiosHook = options.beforeRedirect as ((...args: unknown[]) => void) | undefined;
+      options.beforeRedirect = (opts: RedirectOptions, response: unknown, req: unknown) => {
+        if (typeof axiosHook === 'function') axiosHook(opts, response, req);
+        onRedirect(opts, state, response, req, false);
+      };
+      return inner.request(options, callback);
+    };
+    Object.defineProperty(wrapped, 'request', { value: request, writable: true, configurable: true });
+    return wrapped;
+  };
+
+  /**
+   * Runs one of the waits the adapter adds before sending (a token, the limiter) within the request's
+   * own `timeout`: axios starts that only in the transport. The signal still ends it with `ABORTED`.
+   */
+  const bounded = <T>(config: Config, what: string, wait: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> => {
+    const signal = signalOf(config);
+    const ms = timeoutOf(config);
+    if (ms === 0) return wait(signal);
+    const ctl = new AbortController();
+    let expired = false;
+    const onAbort = () => ctl.abort(signal!.reason);
+    if (signal?.aborted) ctl.abort(signal.reason);
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => {
+      expired = true;
+      ctl.abort();
+    }, Math.min(ms, MAX_TIMER_MS));
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    return wait(ctl.signal).then(
+      (value) => (done(), value),
+      (error: unknown) => {
+        done();
+        throw expired ? timedOut(config, what) : error;
+      },
+    );
+  };
+
   /** `config` without our headers, for a re-send: the interceptors it goes through again must not see the token. */
   const unauthorized = (config: Config, state: RequestState): Config => {
     const headers = config.headers;
@@ -317,6 +419,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   /** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
   const restore = (config: Config, state: RequestState): void => {
     config.adapter = state.inner;
+    if (state.wrapped !== undefined && (config as { transport?: unknown }).transport === state.wrapped) (config as { transport?: unknown }).transport = state.transport;
     if (config.beforeRedirect !== state.beforeRedirect) {
       if (state.beforeRedirect === undefined) delete config.beforeRedirect;
       else config.beforeRedirect = state.beforeRedirect;
@@ -390,8 +493,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         if (rejected) session.tokenRejected(state.token).catch(() => {});
       } else if (rejected) {
         state.replayed = true;
-        const signal = signalOf(config);
-        return session.tokenRejected(state.token, signal && { signal }).then(
+        return bounded(config, 'waiting for a renewed token', (s) => session.tokenRejected(state.token, s && { signal: s })).then(
           (tokens) => {
             state.next = tokens;
             return instance.request(unauthorized(config, state));
@@ -403,6 +505,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       } else if (response.status === 429 && retry429 && state.rateLimitRetries < retry429.retries) {
         const wait = rateLimitWait(retry429, info.headers!.get('retry-after'));
         if (wait !== undefined) {
+          // A wait the request's own timeout cannot cover ends now, not once the timeout has passed.
+          const ms = timeoutOf(config);
+          if (ms > 0 && wait > ms) return Promise.reject(fail(timedOut(config, `waiting out a Retry-After of ${wait} ms`), config));
           state.rateLimitRetries += 1;
           return waitUnlessAborted(wait, signalOf(config)).then(
             () => instance.request(unauthorized(config, state)),
@@ -423,6 +528,27 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };
+}
+
+/** The request's `timeout` in ms, as axios reads it (0: none). */
+function timeoutOf(config: AxiosRequestConfig): number {
+  const t = config.timeout;
+  if (t === undefined || t === 0) return 0;
+  const ms = typeof t === 'number' ? t : parseInt(String(t), 10);
+  return ms > 0 ? ms : 0;
+}
+
+/**
+ * axios' timeout error (`ECONNABORTED`, or `ETIMEDOUT` with `transitional.clarifyTimeoutError`) for
+ * a wait of the adapter's, naming it; `cause` is the core's `TimeoutError` (`code: 'TIMEOUT'`).
+ */
+function timedOut(config: AxiosRequestConfig, what: string): AxiosError {
+  const ms = timeoutOf(config);
+  const clarify = (config.transitional as { clarifyTimeoutError?: boolean } | undefined)?.clarifyTimeoutError === true;
+  const error = new AxiosError(`timeout of ${ms}ms exceeded while ${what}`, clarify ? 'ETIMEDOUT' : 'ECONNABORTED', config as InternalAxiosRequestConfig);
+  const cause = new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, { operation: 'request', timeoutMs: ms });
+  Object.defineProperty(error, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
+  return error;
 }
 
 function signalOf(config: AxiosRequestConfig): AbortSignal | undefined {

@@ -20,15 +20,21 @@ export function redactHeaders(headers: unknown, names: readonly string[]): void 
  * Scrubs the token from what the transport kept of a sent request: Node's `ClientRequest` (its raw
  * `_header` text and its header map) or a fetch `Request` (axios' fetch adapter).
  */
-export function redactRequest(request: unknown, names: readonly string[], token: string): void {
-  if (!request || typeof request !== 'object') return;
+export function redactRequest(request: unknown, names: readonly string[], token: string, seen: Set<unknown> = new Set()): void {
+  if (!request || typeof request !== 'object' || seen.has(request)) return;
+  seen.add(request);
   const r = request as Record<string | symbol, unknown>;
   try {
+    // Every way between the objects of this one request: follow-redirects' wrapper and the hop's
+    // `ClientRequest` point at each other (a socket's reference to its request leads to one of them),
+    // and an answer to its request.
+    redactRequest(r._redirectable, names, token, seen);
+    redactRequest(r._currentRequest, names, token, seen);
+    redactRequest((r.res as { req?: unknown } | undefined)?.req, names, token, seen);
     if (typeof r._header === 'string' && token) r._header = r._header.split(token).join(REDACTED);
     // follow-redirects' wrapper keeps the options it was given.
     const options = r._options as { headers?: unknown } | undefined;
     if (options && typeof options === 'object') redactHeaders(options.headers, names);
-    if (r._currentRequest && r._currentRequest !== request) redactRequest(r._currentRequest, names, token);
     for (const sym of Object.getOwnPropertySymbols(r)) {
       if (sym.description !== 'kOutHeaders') continue;
       const map = r[sym] as Record<string, [string, unknown]> | null | undefined;

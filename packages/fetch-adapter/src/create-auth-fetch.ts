@@ -1,7 +1,7 @@
 import { acquireSlot, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
 import { discard, isReplayableBody, isRequest } from './body.js';
 import { withRequest } from './context.js';
-import { answeredWithoutAuth, followRedirects, isRedirect, type RedirectChain } from './redirects.js';
+import { answeredWithAuth, followRedirects, isRedirect, type RedirectChain } from './redirects.js';
 
 /**
  * Exactly the signature of the global `fetch`.
@@ -147,7 +147,9 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
 
     let body: BodyInit | null | undefined = init?.body;
     let replayable = true;
-    if (body === undefined && request?.body) body = await request.arrayBuffer();
+    // A Blob: fetch reads a fresh stream from it for every hop it follows and for the replay (Node's
+    // fetch cannot follow a 307/308 with an ArrayBuffer body: it detaches the copy it sent).
+    if (body === undefined && request?.body) body = await request.blob();
     else if (body !== undefined && body !== null) replayable = isReplayableBody(body);
     const sourceHeaders = init?.headers ?? request?.headers;
     const follows = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow';
@@ -234,13 +236,13 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       : (response) => ((response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response)) && cameWithAuth(response);
 
   /**
-   * Whether the answer came from a hop that carried the token: not one reached through a redirect
-   * to where the token may not go (fetch dropped Authorization there, or we did).
+   * Whether the answer came from a hop that carried the token: one not redirected, or the end of a
+   * chain followed here with the token on every hop. Redirects the runtime followed (a Bearer token,
+   * browsers) may have left the API and come back without it (fetch drops Authorization across
+   * origins and never puts it back): their 401 must not spend a renewal, nor their 429 a wait.
    */
   function cameWithAuth(response: Response): boolean {
-    if (!response.redirected) return true;
-    if (answeredWithoutAuth.has(response)) return false;
-    return !response.url || session.mayAuthorize(response.url, origins);
+    return !response.redirected || answeredWithAuth.has(response);
   }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

@@ -20,10 +20,13 @@ export interface RedirectChain {
 }
 
 /**
- * Answers from a hop that did not carry the auth headers: their 401 says nothing about the token
- * and their 429 nothing about our budget, so they are handed back as they are.
+ * Answers at the end of a redirect chain followed here in which every hop carried the auth headers.
+ * Only those, and answers that were not redirected, say something about the token (a 401) or our
+ * budget (a 429): an answer reached through a hop without them, or through redirects the runtime
+ * followed out of our sight (where fetch drops `Authorization` on a cross-origin hop and never puts
+ * it back), is handed back as it is.
  */
-export const answeredWithoutAuth = new WeakSet<Response>();
+export const answeredWithAuth = new WeakSet<Response>();
 
 /** Whether fetch's `redirect: 'follow'` would follow this answer. */
 export function isRedirect(response: Response): boolean {
@@ -91,7 +94,7 @@ export async function followRedirects(response: Response, chain: RedirectChain):
   }
   // As fetch marks an answer it reached through a redirect; callers may look.
   if (count > 0 && !response.redirected) Object.defineProperty(response, 'redirected', { value: true, configurable: true });
-  if (!carrying) answeredWithoutAuth.add(response);
+  if (count > 0 && carrying) answeredWithAuth.add(response);
   return response;
 }
 
