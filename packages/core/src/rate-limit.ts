@@ -1,8 +1,7 @@
-import { Bottleneck } from './bottleneck.js';
 import type { RateLimitSpec } from './strategy.js';
 
 /**
- * Paces a strategy's auth calls. The default is Bottleneck in this process; `@auth/redis-store` shares one across a fleet.
+ * Paces a strategy's auth calls. The default is a sliding window in this process ({@link slidingWindowLimiter}); `@auth/redis-store` shares one across a fleet.
  *
  * @example
  * const unpaced: AuthLimiter = { schedule: (call) => call(), pause: () => {} };
@@ -29,10 +28,12 @@ export interface AuthLimiter {
 export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
 
 /**
- * A sliding-window limit on Bottleneck: the reservoir holds `max` permits; a permit is returned one
- * full window after its call *finished*. The server sees each call somewhere between its start and
- * its end, so no window of `windowMs`, however aligned, can ever hold more than `max` calls, whatever
- * the server's own windowing. (A fixed refresh interval would allow up to 2×max across a boundary.)
+ * A sliding-window limit: `max` permits; a permit is returned one full window after its call
+ * *finished*. The server sees each call somewhere between its start and its end, so no window of
+ * `windowMs`, however aligned, can ever hold more than `max` calls, whatever the server's own
+ * windowing. (A fixed refresh interval would allow up to 2×max across a boundary.) Calls wait for a
+ * permit in the order they were scheduled. A counter and a queue: this needs none of Bottleneck's
+ * scheduling, whose 23 KB (minified) every browser app would otherwise ship.
  *
  * @example
  * const limiter = slidingWindowLimiter({ key: 'acme', max: 5, windowMs: 60_000 });
@@ -40,34 +41,45 @@ export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
  */
 export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
   if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
-  const bottleneck = new Bottleneck({ reservoir: Math.floor(spec.max), maxConcurrent: null, id: spec.key });
+  let permits = Math.floor(spec.max);
+  const queue: (() => void)[] = [];
   let pausedUntil = 0;
   // Permit-return timers keep the process alive only while some call is waiting for a permit, so a
   // script can exit right after its last auth call instead of a window later.
   const pending = new Set<ReturnType<typeof setTimeout>>();
-  let waiting = 0;
   const setRef = (ref: boolean) => {
     for (const t of pending) (t as { ref?: () => void; unref?: () => void })[ref ? 'ref' : 'unref']?.();
   };
+  const permit = (): Promise<void> | undefined => {
+    if (permits > 0) {
+      permits -= 1;
+      return undefined;
+    }
+    if (queue.length === 0) setRef(true);
+    return new Promise((resolve) => queue.push(resolve));
+  };
+  const giveBack = () => {
+    const t = setTimeout(() => {
+      pending.delete(t);
+      const next = queue.shift();
+      if (next === undefined) permits += 1;
+      else {
+        if (queue.length === 0) setRef(false);
+        next();
+      }
+    }, spec.windowMs);
+    pending.add(t);
+    if (queue.length === 0) unref(t);
+  };
   return {
-    schedule(call) {
-      waiting += 1;
-      setRef(true);
-      return bottleneck.schedule(async () => {
-        waiting -= 1;
-        if (waiting === 0) setRef(false);
+    async schedule(call) {
+      await permit();
+      try {
         for (let wait = pausedUntil - Date.now(); wait > 0; wait = pausedUntil - Date.now()) await delay(wait);
-        try {
-          return await call();
-        } finally {
-          const t = setTimeout(() => {
-            pending.delete(t);
-            void bottleneck.incrementReservoir(1);
-          }, spec.windowMs);
-          pending.add(t);
-          if (waiting === 0) unref(t);
-        }
-      });
+        return await call();
+      } finally {
+        giveBack();
+      }
     },
     pause(ms) {
       pausedUntil = Math.max(pausedUntil, Date.now() + ms);
