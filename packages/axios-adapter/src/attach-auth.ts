@@ -254,7 +254,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     // beforeRedirect. A config copied in flight carries this very hook.
     if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
     if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
-    if (state.auth.custom && state.capped === undefined && transport !== nodeHttpAdapter()) {
+    // Not in browsers: there a manual redirect comes back opaque (status 0) after the server acted on
+    // the request, so the browser follows redirects, as with XHR (see the README).
+    if (state.auth.custom && state.capped === undefined && !BROWSER && transport !== nodeHttpAdapter()) {
       // Other transports (axios' fetch adapter) follow redirects where no hook of ours can see them,
       // keeping every header but Authorization: a redirect is handed back instead of followed
       // (`maxRedirects: 0` in axios 1.19+, `fetchOptions.redirect` before).
@@ -381,6 +383,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   /** Replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
   const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
+    // In a browser, XHR follows redirects out of our sight: where it ended is its responseURL.
+    const landed = (response?.request as { responseURL?: unknown } | undefined)?.responseURL;
+    if (typeof landed === 'string' && landed !== '' && !session.mayAuthorize(landed, origins)) state.crossed = true;
     // An answer from where a redirect led without the token says nothing of the token or our budget.
     if (response && !state.crossed) {
       const info: ResponseInfo = { status: response.status, headers: { get: (name) => headerValue(response.headers, name) } };
@@ -424,6 +429,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     instance.interceptors.response.eject(responseId);
   };
 }
+
+/** Browsers and workers (a global `document` or `importScripts`), where `redirect: 'manual'` answers opaquely. */
+const BROWSER = typeof document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
 
 function signalOf(config: AxiosRequestConfig): AbortSignal | undefined {
   const s = config.signal as AbortSignal | undefined;
