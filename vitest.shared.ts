@@ -7,7 +7,11 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 // for them (the browser test loads the built fetch adapter on purpose).
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@auth\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` }],
+    alias: [
+      { find: /^@auth\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
+      // A package's second entry (`@auth/testing/browser`): its source file of that name.
+      { find: /^@auth\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/$2.ts` },
+    ],
   },
   test: {
     root: process.cwd(),

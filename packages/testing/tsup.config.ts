@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base';
 
-export default defineConfig(packageBuild({ bundleInCjs: ["jose"] }));
+export default defineConfig(packageBuild({ entry: ['src/index.ts', 'src/browser.ts'], bundleInCjs: ['jose'] }));

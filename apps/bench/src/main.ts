@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { benchBundles } from './bundle-size.js';
 import { benchCore } from './core.js';
 import { benchOverheadInProcess, benchOverheadLoopback } from './overhead.js';
 import { benchMemory } from './memory.js';
@@ -16,6 +17,7 @@ const sections: Record<string, () => Promise<string>> = {
   storms: () => benchStorms(),
   ratelimit: benchRateLimit,
   memory: () => benchMemory(),
+  bundles: benchBundles,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');

@@ -304,13 +304,13 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         state.wrapped = wrapTransport(theirs, state);
         (config as { transport?: NodeTransport }).transport = state.wrapped;
       }
-    } else if (state.capped === undefined && (state.auth.custom || (!browserLike && isFetchTransport(transport, state, config)))) {
+    } else if (state.capped === undefined && !browserLike && (state.auth.custom || isFetchTransport(transport, state, config))) {
       // Other transports follow redirects where no hook of ours can see them: axios' fetch adapter
       // keeps every header but Authorization, and an answer it reached through another origin (a
       // 401 of the API, where the chain came back without the token) would pass for a verdict on the
       // token. A redirect is handed back instead of followed (`maxRedirects: 0` in axios 1.19+,
-      // `fetchOptions.redirect` before); in browsers only for a custom header (the browser follows
-      // redirects anyway, and a manual one would be opaque).
+      // `fetchOptions.redirect` before). Not in browsers: there a manual redirect comes back opaque
+      // (status 0) after the server acted on the request, so the browser follows it (see the README).
       const own = config as unknown as Record<string, unknown>;
       state.capped = { maxRedirects: own.maxRedirects, fetchOptions: own.fetchOptions, hadMax: 'maxRedirects' in own, hadFetch: 'fetchOptions' in own };
       config.maxRedirects = 0;
@@ -484,6 +484,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   /** Replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
   const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
+    // In a browser, XHR follows redirects out of our sight: where it ended is its responseURL.
+    const landed = (response?.request as { responseURL?: unknown } | undefined)?.responseURL;
+    if (typeof landed === 'string' && landed !== '' && !session.mayAuthorize(landed, origins)) state.crossed = true;
     // An answer from where a redirect led without the token says nothing of the token or our budget.
     if (response && !state.crossed) {
       const info: ResponseInfo = { status: response.status, headers: { get: (name) => headerValue(response.headers, name) } };

@@ -1,4 +1,5 @@
-import { Bottleneck } from './bottleneck.js';
+import type BottleneckType from 'bottleneck';
+import { loadBottleneck } from './bottleneck.js';
 import { RateLimitedError } from './errors.js';
 import { abortReason, sleep } from './sleep.js';
 import type { RateLimitSpec } from './strategy.js';
@@ -55,7 +56,7 @@ export const MAX_PAUSE_MS = 60 * 60_000;
 export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
 
 /**
- * A sliding-window limit on Bottleneck: the reservoir holds `max` permits; a permit is returned one
+ * A sliding-window limit on Bottleneck (loaded with the first call): the reservoir holds `max` permits; a permit is returned one
  * full window after its call *finished*. The server sees each call somewhere between its start and
  * its end, so no window of `windowMs`, however aligned, can ever hold more than `max` calls, whatever
  * the server's own windowing. (A fixed refresh interval would allow up to 2×max across a boundary.)
@@ -66,7 +67,10 @@ export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
  */
 export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
   if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
-  const bottleneck = new Bottleneck({ reservoir: Math.floor(spec.max), maxConcurrent: null, id: spec.key });
+  // Made with the first call; every call waits for the same promise, so they reach it in order.
+  let made: Promise<BottleneckType> | undefined;
+  let bottleneck: BottleneckType | undefined;
+  const limiter = () => (made ??= loadBottleneck().then((B) => (bottleneck = new B({ reservoir: Math.floor(spec.max), maxConcurrent: null, id: spec.key }))));
   const pause = new Pause();
   // Permit-return timers keep the process alive only while some call is waiting for a permit, so a
   // script can exit right after its last auth call instead of a window later.
@@ -76,10 +80,10 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
     for (const t of pending) (t as { ref?: () => void; unref?: () => void })[ref ? 'ref' : 'unref']?.();
   };
   const giveBack = (after: number) => {
-    if (after <= 0) return void bottleneck.incrementReservoir(1);
+    if (after <= 0) return void bottleneck!.incrementReservoir(1);
     const t = setTimeout(() => {
       pending.delete(t);
-      void bottleneck.incrementReservoir(1);
+      void bottleneck!.incrementReservoir(1);
     }, after);
     pending.add(t);
     if (waiting === 0) unref(t);
@@ -109,8 +113,9 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
         if (out.signal.aborted) return;
         waiting += 1;
         setRef(true);
-        bottleneck
-          .schedule(async () => {
+        limiter()
+          .then((b) =>
+            b.schedule(async () => {
             waiting -= 1;
             if (waiting === 0) setRef(false);
             try {
@@ -127,7 +132,8 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
             } finally {
               giveBack(spec.windowMs);
             }
-          })
+          }),
+          )
           .catch(reject);
       });
     },

@@ -1,5 +1,5 @@
-import { Bottleneck } from './bottleneck.js';
 import type BottleneckTypes from 'bottleneck';
+import { loadBottleneck } from './bottleneck.js';
 import { AbortedError } from './errors.js';
 import { parseRetryAfter } from './http.js';
 
@@ -97,7 +97,9 @@ export interface RequestLimiter {
 export type LimiterOption = RequestLimiter | BottleneckTypes.ConstructorOptions;
 
 /**
- * The limiter an adapter option describes (`undefined`: no limiter).
+ * The limiter an adapter option describes (`undefined`: no limiter). Settings build a `Bottleneck`
+ * (its light build), loaded on the first request: an app that passes no settings never loads it, and
+ * a browser app's bundler puts it in a chunk of its own (23 KB minified) fetched only by apps that do.
  *
  * @example
  * const limiter = toLimiter({ maxConcurrent: 4 });
@@ -105,8 +107,14 @@ export type LimiterOption = RequestLimiter | BottleneckTypes.ConstructorOptions;
 export function toLimiter(option: LimiterOption | undefined): RequestLimiter | undefined {
   if (!option) return undefined;
   if (typeof (option as RequestLimiter).schedule === 'function') return option as RequestLimiter;
-  return new Bottleneck(option as BottleneckTypes.ConstructorOptions) as RequestLimiter;
+  const settings = { ...(option as BottleneckTypes.ConstructorOptions) };
+  let made: Promise<RequestLimiter> | undefined;
+  return {
+    // Every call waits for the same promise, so the calls reach Bottleneck in the order they were made.
+    schedule: (fn) => (made ??= loadBottleneck().then((Bottleneck) => new Bottleneck(settings) as RequestLimiter)).then((limiter) => limiter.schedule(fn)),
+  };
 }
+
 
 /**
  * Takes a slot of the limiter and resolves with the function that gives it back (idempotent). A

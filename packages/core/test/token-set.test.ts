@@ -24,6 +24,20 @@ describe('readJwtTimes', () => {
     expect(readJwtTimes(jwt({ sub: 'x' }))).toEqual({});
     expect(readJwtTimes(jwt({ exp: 'tomorrow' }))).toEqual({});
     expect(readJwtTimes('a.b.c')).toEqual({});
+    expect(readJwtTimes(`${jwt({ exp: 2_000_000_000 })}.extra.parts`)).toEqual({}); // JWE compact (5 parts)
+    const [head, , sig] = jwt({}).split('.');
+    expect(readJwtTimes(`${head}.${Buffer.from('[1,2]').toString('base64url')}.${sig}`)).toEqual({}); // not an object
+    expect(readJwtTimes(`${head}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}.${sig}`)).toEqual({}); // not UTF-8
+    expect(readJwtTimes(`${head}..${sig}`)).toEqual({});
+  });
+
+  it('decodes base64url payloads of any length with non-ASCII claims', () => {
+    // Claims whose encoding uses the URL alphabet (- and _) and needs 0, 1 or 2 padding characters.
+    for (const name of ['ü', 'üb', 'übe', '?>?>?>', '~~~']) {
+      const token = jwt({ name, exp: 2_000_000_000 });
+      expect(readJwtTimes(token)).toEqual({ expiresAt: 2_000_000_000_000 });
+    }
+    expect(Buffer.from(JSON.stringify({ name: '?>?>?>' })).toString('base64url')).toMatch(/[-_]/);
   });
 });
 

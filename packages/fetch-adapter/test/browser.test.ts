@@ -2,67 +2,19 @@
 // strategy (their dist, bundled for the browser by esbuild) run in a page served from 127.0.0.1 and
 // talk to the OpenLoyalty reference server through a CORS proxy on another 127.0.0.1 origin.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { IncomingMessage } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type * as Core from '@auth/core';
 import type * as Admin from '@auth/openloyalty-admin';
 import type * as FetchAdapter from '../src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen, sendJson, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import { sendJson, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import { bundleForBrowser, corsProxy, launchChromium, openPage, servePage } from '@auth/testing/browser';
+import { describeBrowserScenarios } from '../../axios-adapter/test/fixtures/browser-scenarios.js';
 import { startOpenLoyalty, startRecorder, type Recorder } from '../../axios-adapter/test/fixtures/servers.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${packageDir}dist/index.js`;
-
-/** esbuild is installed as tsup's dependency; resolve it from there. */
-interface Esbuild {
-  build(options: Record<string, unknown>): Promise<{ outputFiles: { text: string }[] }>;
-}
-async function loadEsbuild(): Promise<Esbuild> {
-  const fromRoot = createRequire(`${packageDir}../../package.json`);
-  const fromTsup = createRequire(fromRoot.resolve('tsup'));
-  return (await import(fromTsup.resolve('esbuild'))) as Esbuild;
-}
-
-async function bundle(): Promise<string> {
-  const esbuild = await loadEsbuild();
-  const out = await esbuild.build({
-    stdin: {
-      contents: [
-        `export { createAuthFetch } from ${JSON.stringify(dist)};`,
-        `export { createAuthSession } from '@auth/core';`,
-        `export { openLoyaltyAdmin } from '@auth/openloyalty-admin';`,
-      ].join('\n'),
-      resolveDir: packageDir,
-      loader: 'js',
-    },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0]!.text;
-}
-
-function readRaw(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-const CORS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-headers': 'authorization, content-type',
-  'access-control-allow-methods': 'GET, POST, PUT, DELETE',
-  'access-control-expose-headers': 'retry-after, www-authenticate',
-};
 
 describe('fetch adapter in headless Chromium', () => {
   let server: OpenLoyaltyServer;
@@ -75,49 +27,29 @@ describe('fetch adapter in headless Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(dist)) throw new Error(`build the package first: ${dist} is missing (turbo runs build before test)`);
-    const code = await bundle();
+    const code = await bundleForBrowser({
+      contents: [`export { createAuthFetch } from ${JSON.stringify(dist)};`, `export { createAuthSession } from '@auth/core';`, `export { openLoyaltyAdmin } from '@auth/openloyalty-admin';`].join('\n'),
+      resolveDir: packageDir,
+    });
     server = await startOpenLoyalty();
     third = await startRecorder();
     // The API origin, as the browser sees it: the reference server behind CORS headers.
-    proxy = await listen(async (req, res) => {
-      if (req.method === 'OPTIONS') {
-        res.writeHead(204, CORS);
-        return void res.end();
-      }
-      const body = await readRaw(req);
-      const headers = new Headers();
-      for (const name of ['authorization', 'content-type', 'accept']) if (req.headers[name]) headers.set(name, String(req.headers[name]));
-      const upstream = await fetch(`${server.url}${req.url}`, { method: req.method, headers, body: body.length ? new Uint8Array(body) : undefined });
-      const out: Record<string, string> = { ...CORS };
-      upstream.headers.forEach((v, k) => {
-        if (k !== 'content-length' && k !== 'connection' && k !== 'keep-alive' && k !== 'transfer-encoding') out[k] = v;
-      });
-      res.writeHead(upstream.status, out);
-      res.end(Buffer.from(await upstream.arrayBuffer()));
-    });
+    proxy = await corsProxy(server.url);
     pageRequests = [];
     pageTokens = [];
-    page = await listen((req, res) => {
-      if (req.url === '/redirect-me' || req.url === '/landed') pageTokens.push([req.url, req.headers['x-auth-token'] as string | undefined]);
-      if (req.url === '/redirect-me') {
-        res.writeHead(302, { location: '/landed' });
-        return void res.end();
-      }
-      if (req.url === '/') {
-        res.writeHead(200, { 'content-type': 'text/html' });
-        return void res.end(`<!doctype html><title>auth</title><script type="module">import * as lib from '/bundle.js'; window.authLib = lib;</script>`);
-      }
-      if (req.url === '/bundle.js') {
-        res.writeHead(200, { 'content-type': 'text/javascript' });
-        return void res.end(code);
-      }
-      if (req.url !== '/favicon.ico') pageRequests.push({ url: req.url ?? '', authorization: req.headers.authorization });
-      sendJson(res, 200, { ok: true });
+    page = await servePage({
+      bundle: code,
+      handler: (req, res) => {
+        if (req.url === '/redirect-me' || req.url === '/landed') pageTokens.push([req.url, req.headers['x-auth-token'] as string | undefined]);
+        if (req.url === '/redirect-me') {
+          res.writeHead(302, { location: '/landed' });
+          return void res.end();
+        }
+        pageRequests.push({ url: req.url ?? '', authorization: req.headers.authorization });
+        sendJson(res, 200, { ok: true });
+      },
     });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -126,11 +58,7 @@ describe('fetch adapter in headless Chromium', () => {
   });
 
   it('logs in, sends authenticated requests, refreshes on 401 and keeps the token to its origin', async () => {
-    const tab = await browser.newPage();
-    const errors: string[] = [];
-    tab.on('pageerror', (e) => errors.push(e.message));
-    await tab.goto(`${page.url}/`);
-    await tab.waitForFunction(() => 'authLib' in globalThis);
+    const { page: tab, errors } = await openPage(browser, `${page.url}/`);
     const api = proxy.url;
 
     const first = await tab.evaluate(async (api) => {
@@ -216,3 +144,6 @@ describe('fetch adapter in headless Chromium', () => {
     await tab.close();
   }, 60_000);
 });
+
+// The scenarios the axios adapter runs in Chromium, for the fetch adapter on the browser's fetch.
+describeBrowserScenarios('fetch-adapter');
