@@ -455,8 +455,15 @@ function toAuthError(raw: unknown, operation: AuthOperation, strategy: string): 
   return new BadResponseError(`${strategy}: ${operation} failed unexpectedly (${raw instanceof Error ? raw.name : typeof raw})`, { operation, strategy, cause: raw });
 }
 
+/**
+ * A failed store call for a log line: the error's name and code, as the read path reports it, never
+ * its message (a MongoDB duplicate key error quotes the key: the token).
+ */
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error;
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  const safe = typeof code === 'number' || (typeof code === 'string' && /^[\w.-]{1,40}$/.test(code));
+  return safe ? `${error.name} (code ${String(code)})` : error.name;
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => AuthError): Promise<T> {
