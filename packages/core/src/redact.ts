@@ -78,7 +78,8 @@ export function requestSecrets(url: string | URL | undefined, init: { headers?: 
     } else if (type.includes('x-www-form-urlencoded')) {
       for (const v of new URLSearchParams(body).values()) into.push(v);
     }
-    into.push(body);
+    // An opaque body as a whole (bounded: each secret becomes part of a regular expression).
+    if (body.length <= 8_192) into.push(body);
   } else if (body instanceof URLSearchParams) {
     for (const v of body.values()) into.push(v);
   } else if (typeof FormData !== 'undefined' && body instanceof FormData) {
