@@ -1,5 +1,5 @@
 import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { AbortedError, acquireSlot, isAuthError, rateLimitWait, TimeoutError, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
+import { acquireSlot, isAuthError, rateLimitWait, TimeoutError, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
 import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
 import { targetCheck } from './request-url.js';
 
@@ -459,7 +459,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     if (state) settle(config, state, error);
     const out = withContext(error, { config });
     // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
-    if (out instanceof AbortedError) Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
+    if (isAuthError(out) && out.code === 'ABORTED') Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
     return out;
   };
 

@@ -47,16 +47,22 @@ export interface AuthErrorOptions {
 export type AuthOperation = 'login' | 'refresh' | 'revoke' | 'request';
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+/**
+ * Marks errors of every copy of this package (its ESM and CJS builds in one process, two installed
+ * versions, another realm): `Symbol.for` keys are shared process-wide, prototypes are not.
+ */
+const brand: unique symbol = Symbol.for('@auth/core.AuthError') as never;
 
 /**
  * The base of every error the engine, the strategies and the adapters reject with. Prefer a subclass
- * (or {@link isAuthError}, which narrows `code`) over constructing this directly.
+ * over constructing this directly. Test for it with {@link isAuthError}, which narrows `code` and,
+ * unlike `instanceof`, recognises errors of another copy of this package.
  *
  * @example
  * try {
  *   await session.getToken();
  * } catch (error) {
- *   if (error instanceof AuthError && error.transient) scheduleRetry();
+ *   if (isAuthError(error) && error.transient) scheduleRetry();
  * }
  */
 export class AuthError extends Error {
@@ -78,6 +84,11 @@ export class AuthError extends Error {
     // `cause` may come from a transport and is kept for debugging, but not enumerable so that
     // loggers that serialise own properties do not walk into it.
     if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, writable: true, configurable: true });
+  }
+
+  /** The brand {@link isAuthError} checks (on the prototype: not an own property, not serialised). */
+  get [brand](): true {
+    return true;
   }
 
   toJSON(): Record<string, unknown> {
@@ -283,8 +294,10 @@ export type KnownAuthError =
   | TokenStoreError;
 
 /**
- * Narrowing guard that works across copies of this package (checks the brand, not the prototype).
- * Narrows to {@link KnownAuthError}, so `switch (error.code)` narrows further to the class.
+ * Narrowing guard that works across copies of this package (checks the brand, not the prototype):
+ * the engine, the strategies and the adapters use it wherever they test for their errors, so that an
+ * error thrown by code built against another copy keeps its meaning (a `REFRESH_REJECTED` still
+ * leads to a login). Narrows to {@link KnownAuthError}, so `switch (error.code)` narrows further to the class.
  *
  * @example
  * try {
@@ -295,5 +308,9 @@ export type KnownAuthError =
  * }
  */
 export function isAuthError(value: unknown): value is KnownAuthError {
-  return value instanceof AuthError || (value instanceof Error && typeof (value as { code?: unknown }).code === 'string' && 'transient' in value && 'operation' in value);
+  if (value instanceof AuthError) return true;
+  if (typeof value !== 'object' || value === null || typeof (value as { code?: unknown }).code !== 'string') return false;
+  if ((value as { [brand]?: unknown })[brand] === true) return true;
+  // A copy from before the brand (0.1.0): its errors' shape.
+  return value instanceof Error && 'transient' in value && 'operation' in value;
 }

@@ -10,7 +10,7 @@ import {
   TimeoutError,
   type AuthOperation,
 } from './errors.js';
-import { redact, secretsIn } from './redact.js';
+import { headerSecrets, redact, requestSecrets, secretsIn } from './redact.js';
 
 /**
  * The transport: the global `fetch`, or anything with its signature (undici's, a test double, a proxy).
@@ -35,11 +35,18 @@ export interface AuthRequest {
   operation: AuthOperation;
   url: string | URL;
   method?: string;
-  /** Sent as JSON with `Content-Type: application/json`. Every string in it is treated as a secret. */
+  /** Sent as JSON with `Content-Type: application/json`. Every string and number in it is treated as a secret. */
   json?: unknown;
   /** Sent as `application/x-www-form-urlencoded`. Every value is treated as a secret. */
   form?: Record<string, string>;
+  /** Every value is treated as a secret, except those of `accept`, `content-type`, `user-agent` and a few other public headers. */
   headers?: Record<string, string>;
+  /**
+   * More values to keep out of errors, in every encoding: secrets the request does not carry as
+   * such (the key an HMAC signature was made with, a secret the server may know and quote). What the
+   * request carries (header values, body fields, query values) is secret without being listed.
+   */
+  secrets?: readonly (string | undefined)[];
   /** Overrides the default classification for specific statuses. */
   statusMap?: Partial<Record<number, StatusOutcome>>;
   /** Per-call timeout; default is the session's `timeoutMs`. */
@@ -133,9 +140,12 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
   return async function authHttp<T>(req: AuthRequest): Promise<AuthResponse<T>> {
     const { operation } = req;
     const base = { operation, strategy: deps.strategy };
+    // Everything the request carries is a secret (a server may echo any of it back), plus what the strategy marks.
     const secrets: string[] = [];
+    for (const s of req.secrets ?? []) if (typeof s === 'string') secrets.push(s);
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
-    for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === 'authorization' || k.toLowerCase().includes('token')) secrets.push(v, v.replace(/^\S+\s+/, ''));
+    for (const [k, v] of Object.entries(headers)) headerSecrets(k, v, secrets);
+    requestSecrets(req.url, {}, secrets);
     let body: string | undefined;
     if (req.json !== undefined) {
       body = JSON.stringify(req.json);
@@ -163,9 +173,9 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
       try {
         res = await deps.fetch(url, { method: req.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal: controller.signal, redirect: 'manual' });
       } catch (cause) {
-        if (timedOut) throw new TimeoutError(`${operation} at ${where} got no answer within ${timeoutMs} ms`, { ...base, timeoutMs, cause });
-        if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, cause });
-        throw new NetworkError(`${operation} at ${where} failed: ${redact(errorText(cause), secrets)}`, { ...base, cause: sanitizeCause(cause) });
+        if (timedOut) throw new TimeoutError(`${operation} at ${where} got no answer within ${timeoutMs} ms`, { ...base, timeoutMs, cause: sanitizeCause(cause, secrets) });
+        if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, cause: sanitizeCause(cause, secrets) });
+        throw new NetworkError(`${operation} at ${where} failed: ${redact(errorText(cause), secrets).slice(0, 200)}`, { ...base, cause: sanitizeCause(cause, secrets) });
       }
       let text: string;
       try {
@@ -173,7 +183,7 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
       } catch (cause) {
         if (timedOut) throw new TimeoutError(`${operation} at ${where} timed out while reading the answer`, { ...base, timeoutMs, status: res.status });
         if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, status: res.status });
-        throw new NetworkError(`${operation} at ${where}: the connection failed while reading the answer`, { ...base, status: res.status, cause: sanitizeCause(cause) });
+        throw new NetworkError(`${operation} at ${where}: the connection failed while reading the answer`, { ...base, status: res.status, cause: sanitizeCause(cause, secrets) });
       }
       const outcome = req.statusMap?.[res.status] ?? classifyStatus(operation, res.status);
       const detail = () => serverDetail(text, res.headers.get('content-type'), secrets);
@@ -229,13 +239,14 @@ function errorText(cause: unknown): string {
   return String(cause);
 }
 
-/** Keeps the error's type and code for debugging but drops anything that could hold request data. */
-function sanitizeCause(cause: unknown): unknown {
+/** Keeps the error's type, code and scrubbed message for debugging; drops anything else that could hold request data. */
+function sanitizeCause(cause: unknown, secrets: string[]): unknown {
   if (!(cause instanceof Error)) return undefined;
   const inner = (cause as { cause?: { code?: string } }).cause;
-  const e = new Error(cause.message.slice(0, 200));
+  // Scrub, then cut: a secret straddling the cut would otherwise keep its first part.
+  const e = new Error(redact(cause.message, secrets).slice(0, 200));
   e.name = cause.name;
-  if (inner?.code) (e as Error & { code?: string }).code = inner.code;
+  if (inner?.code) (e as Error & { code?: string }).code = redact(String(inner.code), secrets);
   return e;
 }
 
@@ -245,7 +256,8 @@ function serverDetail(text: string, contentType: string | null, secrets: string[
   try {
     const parsed = JSON.parse(text) as { message?: unknown; details?: unknown; error?: unknown };
     const parts = [parsed.message, parsed.error, Array.isArray(parsed.details) ? parsed.details.join('; ') : undefined].filter((p): p is string => typeof p === 'string' && p.length > 0);
-    return parts.length ? `: ${redact(parts.join(': ').slice(0, 200), secrets)}` : '';
+    // Scrub, then cut: a secret straddling the cut would otherwise keep its first part.
+    return parts.length ? `: ${redact(parts.join(': '), secrets).slice(0, 200)}` : '';
   } catch {
     return '';
   }

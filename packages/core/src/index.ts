@@ -17,7 +17,7 @@ export { OriginPolicy, originOf } from './origins.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export type { AuthEvents, AuthEventName, AuthEventHandler } from './events.js';
-export { redact } from './redact.js';
+export { redact, requestSecrets } from './redact.js';
 export {
   AuthError,
   CredentialsRejectedError,

@@ -1,4 +1,4 @@
-import { AbortedError, AuthError, BadResponseError, ConfigurationError, TokenStoreError, RateLimitedError, type AuthOperation } from './errors.js';
+import { AbortedError, BadResponseError, ConfigurationError, TokenStoreError, RateLimitedError, isAuthError, type AuthError, type AuthOperation } from './errors.js';
 import { Emitter, type AuthEventHandler, type AuthEventName } from './events.js';
 import { createAuthHttp, type FetchLike } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -348,7 +348,8 @@ class Session implements AuthSession {
           const merged: TokenSet = next?.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
           return await this.#commit(this.#issued(merged), 'refresh', started);
         } catch (error) {
-          if (!(error instanceof AuthError && error.code === 'REFRESH_REJECTED')) throw error;
+          // isAuthError, not instanceof: a strategy built against another copy of this package throws that copy's errors.
+          if (!(isAuthError(error) && error.code === 'REFRESH_REJECTED')) throw error;
           this.#logger.info('refresh token rejected; logging in again', { strategy: this.strategy.name, status: error.status });
         }
       }
@@ -479,18 +480,25 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** A store that failed with an untyped error (a third-party store): typed here, its message kept short. */
 function storeError(error: unknown, action: 'read' | 'delete', strategy: string): AuthError {
-  if (error instanceof AuthError) return error;
+  if (isAuthError(error)) return error;
   return new TokenStoreError(`the token store failed to ${action} the tokens (${error instanceof Error ? error.name : typeof error})`, { strategy, cause: error });
 }
 
 function toAuthError(raw: unknown, operation: AuthOperation, strategy: string): AuthError {
-  if (raw instanceof AuthError) return raw;
+  if (isAuthError(raw)) return raw;
   // A strategy that threw something untyped (a bug, or an unexpected body shape it did not check).
   return new BadResponseError(`${strategy}: ${operation} failed unexpectedly (${raw instanceof Error ? raw.name : typeof raw})`, { operation, strategy, cause: raw });
 }
 
+/**
+ * A failed store call for a log line: the error's name and code, as the read path reports it, never
+ * its message (a MongoDB duplicate key error quotes the key: the token).
+ */
 function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error;
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  const safe = typeof code === 'number' || (typeof code === 'string' && /^[\w.-]{1,40}$/.test(code));
+  return safe ? `${error.name} (code ${String(code)})` : error.name;
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => AuthError): Promise<T> {

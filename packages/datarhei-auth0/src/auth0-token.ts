@@ -1,4 +1,4 @@
-import { AuthError, BadResponseError, ConfigurationError, CredentialsRejectedError, NetworkError, readJwtTimes, type StrategyContext } from '@auth/core';
+import { BadResponseError, ConfigurationError, CredentialsRejectedError, NetworkError, isAuthError, readJwtTimes, type StrategyContext } from '@auth/core';
 import * as oidc from 'openid-client';
 import { providerFetch, toAuthError } from './provider-fetch.js';
 
@@ -135,7 +135,7 @@ export class Auth0TokenCache {
       } catch (error) {
         // The request in flight ran in another session's context and that session was closed: this
         // caller is still live, so it starts its own. Bounded: a request of its own is never retried here.
-        if (error instanceof AuthError && error.code === 'ABORTED' && signal !== ctx.signal && signal.aborted && !ctx.signal.aborted) continue;
+        if (isAuthError(error) && error.code === 'ABORTED' && signal !== ctx.signal && signal.aborted && !ctx.signal.aborted) continue;
         throw error;
       }
     }
@@ -187,26 +187,29 @@ function checkTenant(o: Auth0TenantOptions | undefined, strategy: string): asser
 function openIdClient(o: Auth0TenantOptions, strategy: string, secrets: () => (string | undefined)[]) {
   let configuration: Promise<oidc.Configuration> | undefined;
   const config = (ctx: StrategyContext) => {
+    const sent: string[] = [];
     configuration ??= oidc
       .discovery(new URL(o.issuer), o.clientId, o.clientSecret, undefined, {
-        [oidc.customFetch]: providerFetch(ctx, strategy),
+        [oidc.customFetch]: providerFetch(ctx, strategy, sent),
         execute: o.allowInsecureRequests ? [oidc.allowInsecureRequests] : [],
         timeout: Math.ceil((ctx.timeoutMs ?? 15_000) / 1000),
       })
       .catch((error: unknown) => {
         configuration = undefined;
-        throw toAuthError(error, strategy, secrets());
+        throw toAuthError(error, strategy, [...secrets(), ...sent]);
       });
     return configuration;
   };
   return async <T>(ctx: StrategyContext, grant: (c: oidc.Configuration) => Promise<T>): Promise<T> => {
     const c = await config(ctx);
-    // This call's transport: the session's fetch, bounded by its timeout and close signal.
-    c[oidc.customFetch] = providerFetch(ctx, strategy);
+    // This call's transport: the session's fetch, bounded by its timeout and close signal; what
+    // its requests carry is scrubbed from the provider's answers.
+    const sent: string[] = [];
+    c[oidc.customFetch] = providerFetch(ctx, strategy, sent);
     try {
       return await grant(c);
     } catch (error) {
-      throw toAuthError(error, strategy, secrets());
+      throw toAuthError(error, strategy, [...secrets(), ...sent]);
     }
   };
 }
@@ -247,7 +250,8 @@ export function callerSource(getToken: Auth0GetToken, strategy: string): Acquire
     try {
       result = await getToken({ forceRefresh, signal: ctx.signal });
     } catch (error) {
-      if (error instanceof AuthError) throw error;
+      // Any copy of @auth/core: the caller's code may be built against another one.
+      if (isAuthError(error)) throw error;
       if (error instanceof TypeError) throw new NetworkError(`${strategy}: getToken() failed (${error.name})`, { operation: 'login', strategy, cause: error });
       // Auth0's SPA SDK throws `login_required` and the like: the user has to sign in again.
       const code = (error as { error?: unknown } | undefined)?.error;

@@ -1,6 +1,5 @@
 import {
   AbortedError,
-  AuthError,
   BadResponseError,
   ConfigurationError,
   CredentialsRejectedError,
@@ -8,8 +7,11 @@ import {
   RateLimitedError,
   ServerError,
   TimeoutError,
+  isAuthError,
   parseRetryAfter,
   redact,
+  requestSecrets,
+  type AuthError,
   type FetchLike,
   type StrategyContext,
 } from '@auth/core';
@@ -30,12 +32,15 @@ function where(url: string): string {
 /**
  * openid-client's `customFetch`: the session's transport, bounded by the session's timeout and
  * close signal, with transport failures, 5xx and 429 turned into typed errors before openid-client
- * sees them (it passes them on as the `cause` of its own error, see {@link toAuthError}).
+ * sees them (it passes them on as the `cause` of its own error, see {@link toAuthError}). Every
+ * credential a request carries (its form fields, its `Authorization`) is added to `sent`, so that
+ * provider texts quoting them can be scrubbed in the encoding the request used.
  */
-export function providerFetch(ctx: StrategyContext, strategy: string): CustomFetch {
+export function providerFetch(ctx: StrategyContext, strategy: string, sent?: string[]): CustomFetch {
   const f: FetchLike = ctx.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const timeoutMs = ctx.timeoutMs ?? 15_000;
   return async (url, init) => {
+    if (sent) requestSecrets(url, init, sent);
     const timeout = AbortSignal.timeout(timeoutMs);
     const signals = [timeout, ctx.signal, ...(init.signal ? [init.signal] : [])];
     let res: Response;
@@ -70,14 +75,16 @@ const REJECTED = new Set(['invalid_client', 'unauthorized_client', 'invalid_gran
 
 /**
  * Maps what openid-client throws to the engine's typed errors. Provider texts are redacted with
- * every secret the strategy holds (client secret, refresh token) before they reach a message.
+ * every secret the strategy holds (client secret, refresh token) and every credential the requests
+ * carried, in every encoding, before they reach a message.
  */
 export function toAuthError(error: unknown, strategy: string, secrets: readonly (string | undefined)[]): AuthError {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth += 1) {
-    if (e instanceof AuthError) return e;
+    if (isAuthError(e)) return e;
   }
   if (error instanceof ResponseBodyError) {
-    const text = redact(`${error.error}${error.error_description ? `: ${error.error_description.slice(0, 200)}` : ''}`, secrets);
+    // Scrub, then cut: a secret straddling the cut would otherwise keep its first part.
+    const text = redact(`${error.error}${error.error_description ? `: ${error.error_description}` : ''}`, secrets).slice(0, 240);
     const options = { ...base(strategy), status: error.status };
     if (REJECTED.has(error.error) || error.status === 401 || error.status === 403) {
       return new CredentialsRejectedError(`the identity provider rejected the client or grant (HTTP ${error.status}, ${text})`, options);

@@ -1,4 +1,4 @@
-import { AuthError, ConfigurationError, CredentialsRejectedError, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
+import { ConfigurationError, CredentialsRejectedError, isAuthError, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
 import {
   Auth0TokenCache,
   callerSource,
@@ -116,7 +116,7 @@ export function datarheiAuth0(options: DatarheiAuth0Options): Strategy {
         try {
           return await exchange(token, ctx);
         } catch (error) {
-          if (!(error instanceof AuthError && error.code === 'CREDENTIALS_REJECTED')) throw error;
+          if (!(isAuthError(error) && error.code === 'CREDENTIALS_REJECTED')) throw error;
           // Core refused it: never reuse it. A cached token may have been revoked or Core restarted
           // with a newer key set: try once with a fresh one. A fresh token refused means the tenant or
           // the user is not accepted, which another token will not change.
