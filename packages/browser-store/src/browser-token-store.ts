@@ -111,6 +111,10 @@ class Store implements BrowserTokenStore {
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Raw values already reported as unreadable: one log line each, not one per read. */
   readonly #reported = new Set<string>();
+  /** Keys whose renewal lock this tab holds now, and the generation written under it. */
+  readonly #holding = new Map<string, number | undefined>();
+  /** Per key, the release of this tab's generation marker lock (see `#mark`). */
+  readonly #markers = new Map<string, () => void>();
   readonly #channel: BroadcastChannel | undefined;
   readonly #onStorage: ((event: StorageEvent) => void) | undefined;
 
@@ -252,6 +256,7 @@ class Store implements BrowserTokenStore {
 
   async set(key: string, value: StoredTokens): Promise<void> {
     const copy = { generation: value.generation, tokens: { ...value.tokens } };
+    if (this.#holding.has(key)) this.#holding.set(key, value.generation);
     this.#mirror.set(key, copy);
     if (this.#storage) {
       try {
@@ -267,6 +272,7 @@ class Store implements BrowserTokenStore {
 
   async delete(key: string): Promise<void> {
     this.#mirror.delete(key);
+    this.#unmark(key);
     try {
       this.#storage?.removeItem(this.#entry(key));
     } catch (error) {
@@ -310,7 +316,15 @@ class Store implements BrowserTokenStore {
       .request(`${this.#entry(key)}:renewal`, { signal: waiting.signal }, async () => {
         settle();
         // Another tab may have renewed while this one waited: hand its tokens to `renew`.
-        return renew(this.#current(key));
+        const latest = await this.#latest(key, locks);
+        this.#holding.set(key, undefined);
+        try {
+          return await renew(latest);
+        } finally {
+          const written = this.#holding.get(key);
+          this.#holding.delete(key);
+          if (written !== undefined) await this.#mark(key, written, locks);
+        }
       })
       .then(
         (result) => result as T,
@@ -321,6 +335,53 @@ class Store implements BrowserTokenStore {
           throw error;
         },
       );
+  }
+
+  /**
+   * Storage and channel updates reach other tabs asynchronously, on other paths than the lock grant:
+   * a tab granted the lock right after a renewal could still read the old tokens and spend a rotated
+   * refresh token. So a renewing tab announces its generation in the lock manager itself (which
+   * granted us the lock after it was taken), and a waiter that has not seen it yet waits for it.
+   */
+  async #mark(key: string, generation: number, locks: LockManager): Promise<void> {
+    await new Promise<void>((granted) => {
+      locks
+        .request(`${this.#entry(key)}:generation:${generation}`, { ifAvailable: true }, (lock) => {
+          granted();
+          if (!lock) return undefined;
+          return new Promise<void>((release) => {
+            this.#unmark(key);
+            this.#markers.set(key, release);
+          });
+        })
+        .catch(() => granted());
+    });
+  }
+
+  #unmark(key: string): void {
+    const release = this.#markers.get(key);
+    this.#markers.delete(key);
+    release?.();
+  }
+
+  async #latest(key: string, locks: LockManager): Promise<StoredTokens | undefined> {
+    let value = this.#current(key);
+    const prefix = `${this.#entry(key)}:generation:`;
+    let newest: number | undefined;
+    try {
+      for (const lock of (await locks.query()).held ?? []) {
+        if (lock.name?.startsWith(prefix)) newest = Math.max(newest ?? 0, Number(lock.name.slice(prefix.length)));
+      }
+    } catch {
+      return value;
+    }
+    // Bounded: a marker of an older lineage (tokens deleted and obtained again) must not hold us up for long.
+    const deadline = Date.now() + 2_000;
+    while (newest !== undefined && !(value && value.generation >= newest) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      value = this.#current(key);
+    }
+    return value;
   }
 
   /** Without Web Locks: renewals of one key queue in this tab (sessions sharing the store renew once). */
@@ -338,6 +399,7 @@ class Store implements BrowserTokenStore {
   }
 
   close(): void {
+    for (const key of [...this.#markers.keys()]) this.#unmark(key);
     this.#channel?.close();
     if (this.#onStorage) globalThis.removeEventListener?.('storage', this.#onStorage);
     this.#listeners.clear();
@@ -358,6 +420,7 @@ class Store implements BrowserTokenStore {
     const key = message.key;
     if (message.type === 'delete') {
       this.#mirror.delete(key);
+      this.#unmark(key);
       if (this.#refreshMode === 'session') this.#writeSessionRefresh(key, undefined);
       this.#notify(key, undefined);
     } else if (message.type === 'set' && isStoredTokens(message.value)) {
