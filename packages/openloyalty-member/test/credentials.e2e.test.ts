@@ -47,14 +47,14 @@ it('asks at the first login only; a restored session refreshes without asking; a
 });
 
 it('a closed form is CREDENTIALS_REQUIRED, not retried, nothing sent; the next login asks again', async () => {
-  let answer: Credentials | undefined;
-  const { asked, strategy } = asker(() => answer);
+  const form: { answer?: Credentials } = {};
+  const { asked, strategy } = asker(() => form.answer);
   const session = createAuthSession(strategy);
   const error = await session.getToken().catch((e: unknown) => e);
   expect(error).toMatchObject({ code: 'CREDENTIALS_REQUIRED', operation: 'login', strategy: 'openloyalty-member', transient: false });
   expect(asked.n).toBe(1);
   expect(server.counters.authCalls).toBe(0);
-  answer = MEMBER;
+  form.answer = MEMBER;
   await session.getToken();
   expect(asked.n).toBe(2);
   expect(server.counters.logins).toBe(1);
