@@ -74,7 +74,7 @@ describe('datarhei Core admin UI in Chromium tabs', () => {
     core.resetCounters();
     for (const tab of all) {
       await tab.reload();
-      await tab.waitForFunction(() => window.app !== undefined);
+      await tab.waitForFunction(() => 'app' in window);
     }
     expect((await Promise.all(all.map((t) => burst(t, 5)))).map((r) => r.ok)).toEqual([5, 5, 5]);
     expect(core.counters).toMatchObject({ logins: 0, refreshes: 0 });

@@ -111,7 +111,7 @@ describe('member app in several Chromium tabs (one context)', () => {
 
     server.resetCounters();
     for (const tab of all) await tab.reload();
-    for (const tab of all) await tab.waitForFunction(() => window.app !== undefined);
+    for (const tab of all) await tab.waitForFunction(() => 'app' in window);
     const after = await Promise.all(all.map((tab) => burst(tab, 10)));
     expect(total(after)).toEqual({ ok: 40, failed: 0, errors: [] });
     expect(server.counters).toMatchObject({ logins: 0, refreshes: 0 });
@@ -167,7 +167,7 @@ describe('member app in several Chromium tabs (one context)', () => {
   it('after a reload a dead refresh token makes the app ask for credentials (once), never a stored password', async () => {
     const [tab] = (await tabs(1)) as [Tab];
     await tab.reload();
-    await tab.waitForFunction(() => window.app !== undefined);
+    await tab.waitForFunction(() => 'app' in window);
     server.resetCounters();
     expect(await burst(tab, 3)).toMatchObject({ ok: 3 });
     expect(await asked(tab)).toBe(0);
@@ -188,7 +188,7 @@ describe('member app in several Chromium tabs (one context)', () => {
     const issued = await server.issueTokens({ username: MEMBER.username, store: 'default', accessTokenTtlSec: -10 });
     await first.evaluate((t) => app.session.importTokens({ accessToken: t.token, refreshToken: t.refresh_token }), issued);
     await second.reload();
-    await second.waitForFunction(() => window.app !== undefined);
+    await second.waitForFunction(() => 'app' in window);
     await second.waitForFunction((t) => app.session.exportTokens().then((v) => v?.accessToken === t), issued.token);
     server.resetCounters();
     const results = await Promise.all([burst(first, 20), burst(second, 20)]);
