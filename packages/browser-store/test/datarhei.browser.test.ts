@@ -56,7 +56,7 @@ async function auth0Tenant(): Promise<RunningServer & { minted: number }> {
     }
     sendJson(res, 404, {});
   });
-  return Object.defineProperty(running, 'minted', { get: () => state.minted }) as RunningServer & { minted: number };
+  return Object.defineProperty(running, 'minted', { get: () => state.minted }) as unknown as RunningServer & { minted: number };
 }
 
 const url = () => `${site.url}/?${new URLSearchParams({ api: api.url, strategy: 'datarhei', prefix: 'core-ui' })}`;
