@@ -120,7 +120,8 @@ class Store implements BrowserTokenStore {
 
   constructor(o: BrowserTokenStoreOptions) {
     this.#prefix = o.prefix ?? 'auth';
-    if (typeof this.#prefix !== 'string' || this.#prefix === '') throw new ConfigurationError('browser-store: prefix must be a non-empty string');
+    // Web Lock names starting with "-" are reserved by the browser.
+    if (typeof this.#prefix !== 'string' || this.#prefix === '' || this.#prefix.startsWith('-')) throw new ConfigurationError('browser-store: prefix must be a non-empty string not starting with "-"');
     this.#logger = o.logger ?? silentLogger;
     this.#refreshMode = o.refreshToken ?? 'storage';
     if (!['storage', 'session', 'memory'].includes(this.#refreshMode)) throw new ConfigurationError("browser-store: refreshToken must be 'storage', 'session' or 'memory'");

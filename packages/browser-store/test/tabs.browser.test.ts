@@ -196,6 +196,28 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(server.counters).toMatchObject({ refreshes: 1, refreshesRejected: 0, logins: 0 });
   }, 60_000);
 
+  it('a renewal lock held for ever elsewhere: the wait ends with TIMEOUT after waitTimeoutMs, and closing the session ends it with ABORTED', async () => {
+    const [first] = (await tabs(1, { waitTimeoutMs: '1500' })) as [Tab];
+    const other = await open({ waitTimeoutMs: '1500' });
+    await expireEverywhere([first, other]);
+    // Another tab (a stuck script) takes the renewal lock and never lets go.
+    await first.evaluate(() => {
+      void navigator.locks.request(`app:${app.session.strategy.storeKey}:renewal`, () => new Promise(() => {}));
+    });
+    expect(await burst(other, 3)).toMatchObject({ ok: 0, failed: 3, errors: ['TIMEOUT', 'TIMEOUT', 'TIMEOUT'] });
+    const closed = await other.evaluate(async () => {
+      const waiting = app.session.getToken().then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      app.session.close();
+      return waiting;
+    });
+    expect(closed).toBe('ABORTED');
+    expect(server.counters.authCalls).toBe(0);
+  }, 60_000);
+
   it('without Web Locks: a typed CONFIGURATION error by default; withoutLocks: "tab" renews per tab', async () => {
     const refused = await open({ nolocks: '1' });
     expect(await refused.evaluate(() => app.state.initError)).toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('navigator.locks') as string });
