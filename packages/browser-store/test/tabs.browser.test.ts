@@ -218,6 +218,36 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(server.counters.authCalls).toBe(0);
   }, 60_000);
 
+  it("refreshToken: 'session' keeps the refresh token out of localStorage; the tab's reload still refreshes without a login", async () => {
+    const query = { refreshToken: 'session', prefix: 'rt-session' };
+    const [first, second] = (await tabs(2, query)) as [Tab, Tab];
+    const where = () =>
+      first.evaluate(() => ({
+        local: Object.entries(localStorage).filter(([k]) => k.startsWith('rt-session:')),
+        session: Object.keys(sessionStorage).filter((k) => k.startsWith('rt-session:')),
+      }));
+    const before = await where();
+    expect(before.local).toHaveLength(1);
+    expect(before.local[0]![1]).not.toContain('refreshToken');
+    expect(before.session).toEqual([`${before.local[0]![0]}:refresh`]);
+    // Opened after the login, the second tab found no refresh token on disk.
+    expect(await second.evaluate(async () => (await app.session.exportTokens())?.refreshToken)).toBeUndefined();
+
+    await first.reload();
+    await first.waitForFunction(() => 'app' in window);
+    await expireEverywhere([first, second]);
+    // The import in the first tab reached the second over the channel, refresh token included.
+    expect(await second.evaluate(async () => (await app.session.exportTokens())?.refreshToken !== undefined)).toBe(true);
+    await first.reload();
+    await first.waitForFunction(() => 'app' in window);
+    expect(await first.evaluate(async () => (await app.session.exportTokens())?.refreshToken !== undefined)).toBe(true);
+    expect(await burst(first, 10)).toMatchObject({ ok: 10, failed: 0 });
+    expect(await burst(second, 10)).toMatchObject({ ok: 10, failed: 0 });
+    expect(server.counters).toMatchObject({ refreshes: 1, refreshesRejected: 0, logins: 0 });
+    expect(await asked(first)).toBe(0);
+    expect((await where()).local[0]![1]).not.toContain('refreshToken');
+  }, 60_000);
+
   it('without Web Locks: a typed CONFIGURATION error by default; withoutLocks: "tab" renews per tab', async () => {
     const refused = await open({ nolocks: '1' });
     expect(await refused.evaluate(() => app.state.initError)).toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('navigator.locks') as string });
