@@ -188,13 +188,18 @@ describe('propagation between tabs', () => {
     const storage = new MapStorage();
     const p = prefix();
     const a = tab(storage, { prefix: p });
-    const b = tab(storage, { prefix: p });
     await a.session.getToken();
+    await a.session.refresh();
     await settle();
     await a.session.logout();
     await settle();
-    const again = await b.session.login();
+    // A tab opened after the logout logs in: its generations start again from 1.
+    const c = tab(storage, { prefix: p });
+    const again = await c.session.login();
     await settle();
     expect(a.session.peekToken()?.accessToken).toBe(again.accessToken);
+    // Served as it is: no renewal in the tab that logged out (the new lineage's generation is lower than its own).
+    expect((await a.session.getToken()).accessToken).toBe(again.accessToken);
+    expect(server.counters).toMatchObject({ logins: 2, refreshes: 1 });
   });
 });

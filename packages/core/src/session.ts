@@ -308,7 +308,7 @@ class Session implements AuthSession {
     if (this.#closer.signal.aborted) return;
     if (value) {
       // Without tokens (after a logout), any value is newer: another tab's login after ours.
-      if (value.generation !== this.#writing && (value.generation > this.#generation || !this.#tokens) && value.tokens?.accessToken) this.#adopt(value, 'store');
+      if (value.generation !== this.#writing && (value.generation > this.#generation || !this.#tokens) && value.tokens?.accessToken) this.#adoptFromStore(value);
       return;
     }
     // Deleted by another holder (a logout in another tab): forget the tokens, as a logout here would.
@@ -317,6 +317,12 @@ class Session implements AuthSession {
     this.#invalidate();
     this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason: 'logout', expiresAt: undefined });
     this.#emitter.emit('logout', { strategy: this.strategy.name });
+  }
+
+  /** Another holder's tokens. Into a session without tokens their generation may be lower than ours (a new lineage after a logout): not a rejected one. */
+  #adoptFromStore(value: StoredTokens): void {
+    if (!this.#tokens) this.#rejectedGeneration = -1;
+    this.#adopt(value, 'store');
   }
 
   #invalidate(): void {
@@ -355,7 +361,7 @@ class Session implements AuthSession {
     const renew = async (latest: StoredTokens | undefined): Promise<TokenSet> => {
       // Another holder of the store (a process of the fleet) may have renewed while we waited.
       if (latest && (latest.generation > startGeneration || !startedWithTokens) && latest.tokens?.accessToken) {
-        if (latest.generation > this.#generation || !this.#tokens) this.#adopt(latest, 'store');
+        if (latest.generation > this.#generation || !this.#tokens) this.#adoptFromStore(latest);
         if (kind !== 'login' && this.#now() < this.#renewAt) {
           this.#flight = undefined;
           return this.#tokens!;
