@@ -12,8 +12,8 @@ export default tseslint.config(
     },
   },
   {
-    // The core and the fetch adapter run in browsers and edge runtimes: no Node built-ins.
-    files: ['packages/core/src/**', 'packages/fetch-adapter/src/**'],
+    // The core, the fetch adapter and the browser store run in browsers and edge runtimes: no Node built-ins.
+    files: ['packages/core/src/**', 'packages/fetch-adapter/src/**', 'packages/browser-store/src/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'must run outside Node' }], paths: ['fs', 'http', 'https', 'crypto', 'events', 'util', 'buffer', 'stream', 'net', 'url', 'path', 'os', 'timers'] }],
       'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname'],

@@ -11,6 +11,7 @@
  */
 export type AuthErrorCode =
   | 'CREDENTIALS_REJECTED'
+  | 'CREDENTIALS_REQUIRED'
   | 'REFRESH_REJECTED'
   | 'RATE_LIMITED'
   | 'NETWORK'
@@ -115,6 +116,21 @@ export class CredentialsRejectedError extends AuthError {
   declare readonly code: 'CREDENTIALS_REJECTED';
   constructor(message = 'The server rejected the credentials', options?: AuthErrorOptions) {
     super('CREDENTIALS_REJECTED', message, { operation: 'login', ...options });
+  }
+}
+
+/**
+ * A login is needed (no tokens, or a dead refresh token) and the app gave no credentials: its
+ * `credentials` callback rejected or resolved nothing (the user cancelled the form). Not retried; the
+ * next request that needs a login asks again. `code` is `'CREDENTIALS_REQUIRED'`.
+ *
+ * @example
+ * if (isAuthError(error) && error.code === 'CREDENTIALS_REQUIRED') showLoginPage();
+ */
+export class CredentialsRequiredError extends AuthError {
+  declare readonly code: 'CREDENTIALS_REQUIRED';
+  constructor(message = 'A login is needed and no credentials were given', options?: AuthErrorOptions) {
+    super('CREDENTIALS_REQUIRED', message, { operation: 'login', ...options });
   }
 }
 
@@ -282,6 +298,7 @@ export class TokenStoreError extends AuthError {
  */
 export type KnownAuthError =
   | CredentialsRejectedError
+  | CredentialsRequiredError
   | RefreshRejectedError
   | RateLimitedError
   | NetworkError

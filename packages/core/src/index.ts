@@ -4,6 +4,8 @@ export { defineStrategy, bearer, defaultIsTokenRejected } from './strategy.js';
 export type { Strategy, StrategyContext, RateLimitSpec, ResponseInfo } from './strategy.js';
 export { readJwtTimes, completeTokenSet, renewAt, EXPIRED_ON_ARRIVAL_FLOOR_MS } from './token-set.js';
 export type { TokenSet, JwtTimes, RefreshAheadOptions, CompleteTokenSetOptions } from './token-set.js';
+export { passwordSource } from './credentials.js';
+export type { Credentials, CredentialsCallback, FixedPassword, PasswordOnDemand, PasswordOptions, PasswordSource } from './credentials.js';
 export { memoryTokenStore } from './token-store.js';
 export type { TokenStore, StoredTokens } from './token-store.js';
 export { createAuthHttp, classifyStatus, parseRetryAfter } from './http.js';
@@ -21,6 +23,7 @@ export { redact, requestSecrets } from './redact.js';
 export {
   AuthError,
   CredentialsRejectedError,
+  CredentialsRequiredError,
   RefreshRejectedError,
   RateLimitedError,
   NetworkError,

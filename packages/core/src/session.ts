@@ -155,6 +155,9 @@ class Session implements AuthSession {
   /** After a failed refresh-ahead, the next attempt waits until this time (the token is still valid). */
   #backgroundRetryAt = 0;
   #skewLogged = false;
+  /** Generation this session is writing to the store: the store's notice of that write is our own. */
+  #writing = -1;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(strategy: Strategy, options: AuthSessionOptions) {
     if (!strategy || typeof strategy.login !== 'function' || typeof strategy.name !== 'string') throw new ConfigurationError('createAuthSession needs a strategy with a name and a login() method');
@@ -173,6 +176,9 @@ class Session implements AuthSession {
     this.#origins = new OriginPolicy(strategy.origins, strategy.authEndpoints ?? []);
     for (const [name, handler] of Object.entries(options.on ?? {})) if (handler) this.#emitter.on(name as AuthEventName, handler as AuthEventHandler<AuthEventName>);
     if (options.initialTokens) this.#adopt({ tokens: completeTokenSet(options.initialTokens, this.#now()), generation: 0 }, undefined);
+    // Stores that push changes (another browser tab renewed or logged out): adopt them at once, so
+    // this session never keeps sending a token another holder replaced or dropped.
+    this.#unsubscribe = this.#store.subscribe?.(this.#key, (value) => this.#onStoreChange(value));
   }
 
   peekToken(): TokenSet | undefined {
@@ -283,6 +289,7 @@ class Session implements AuthSession {
   close(): void {
     // The reason is what every wait on the session's signal rejects with (see abortReason).
     this.#closer.abort(new AbortedError('the session was closed', { strategy: this.strategy.name }));
+    this.#unsubscribe?.();
   }
 
   // ---- internals ----
@@ -298,6 +305,27 @@ class Session implements AuthSession {
         throw storeError(error, 'read', this.strategy.name);
       },
     ));
+  }
+
+  #onStoreChange(value: StoredTokens | undefined): void {
+    if (this.#closer.signal.aborted) return;
+    if (value) {
+      // Without tokens (after a logout), any value is newer: another tab's login after ours.
+      if (value.generation !== this.#writing && (value.generation > this.#generation || !this.#tokens) && value.tokens?.accessToken) this.#adoptFromStore(value);
+      return;
+    }
+    // Deleted by another holder (a logout in another tab): forget the tokens, as a logout here would.
+    if (this.#writing !== -1 || !this.#tokens) return;
+    this.#tokens = undefined;
+    this.#invalidate();
+    this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason: 'logout', expiresAt: undefined });
+    this.#emitter.emit('logout', { strategy: this.strategy.name });
+  }
+
+  /** Another holder's tokens. Into a session without tokens their generation may be lower than ours (a new lineage after a logout): not a rejected one. */
+  #adoptFromStore(value: StoredTokens): void {
+    if (!this.#tokens) this.#rejectedGeneration = -1;
+    this.#adopt(value, 'store');
   }
 
   #invalidate(): void {
@@ -329,13 +357,17 @@ class Session implements AuthSession {
 
   async #runRenewal(kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
     await this.#load();
+    // Newer than this: renewed by another holder while we waited (possibly already adopted here
+    // through the store's change notice, which must not make us renew again).
+    const startGeneration = this.#generation;
+    const startedWithTokens = this.#tokens !== undefined;
     const renew = async (latest: StoredTokens | undefined): Promise<TokenSet> => {
       // Another holder of the store (a process of the fleet) may have renewed while we waited.
-      if (latest && latest.generation > this.#generation && latest.tokens?.accessToken) {
-        this.#adopt(latest, 'store');
+      if (latest && (latest.generation > startGeneration || !startedWithTokens) && latest.tokens?.accessToken) {
+        if (latest.generation > this.#generation || !this.#tokens) this.#adoptFromStore(latest);
         if (kind !== 'login' && this.#now() < this.#renewAt) {
           this.#flight = undefined;
-          return latest.tokens;
+          return this.#tokens!;
         }
       }
       const current = this.#tokens;
@@ -382,12 +414,14 @@ class Session implements AuthSession {
       throw new BadResponseError(`${this.strategy.name}: ${reason} returned no access token`, { operation: reason === 'import' ? 'login' : reason, strategy: this.strategy.name });
     }
     const generation = this.#generation + 1;
+    this.#writing = generation;
     try {
       await this.#store.set(this.#key, { tokens, generation });
     } catch (error) {
       // Losing the new tokens would be worse than not persisting them: keep serving them here.
       this.#logger.error('token store write failed; tokens kept in memory only', { strategy: this.strategy.name, error: describe(error) });
     }
+    this.#writing = -1;
     this.#adopt({ tokens, generation }, undefined);
     // The renewal is over the moment its tokens are served: a rejection reported from here on is
     // about these tokens and must start a new renewal, not join the finished one.

@@ -34,6 +34,14 @@ export interface TokenStore {
    * use what another one obtained instead of renewing again. Stores without it renew per process.
    */
   coordinate?<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>;
+  /**
+   * Optional: call `listener` whenever the value of `key` changes, with the new value (`undefined`
+   * once deleted), including changes made by other holders (another browser tab). A session
+   * subscribes when created and adopts newer generations at once, and forgets its tokens when they
+   * are deleted (a logout elsewhere). The listener may also be called for the holder's own writes;
+   * the session ignores those. Returns the unsubscribe function.
+   */
+  subscribe?(key: string, listener: (value: StoredTokens | undefined) => void): () => void;
 }
 
 /**
@@ -49,6 +57,16 @@ export function memoryTokenStore(): TokenStore {
   // Renewals per key run one after another, so sessions sharing this store renew once between them
   // (with rotating single-use refresh tokens, two at once would lock each other out).
   const queues = new Map<string, Promise<unknown>>();
+  const listeners = new Map<string, Set<(value: StoredTokens | undefined) => void>>();
+  const notify = (key: string, value: StoredTokens | undefined) => {
+    for (const listener of [...(listeners.get(key) ?? [])]) {
+      try {
+        listener(value && { tokens: { ...value.tokens }, generation: value.generation });
+      } catch {
+        // One broken listener must not keep the others (or the writer) from the change.
+      }
+    }
+  };
   const get = async (key: string): Promise<StoredTokens | undefined> => {
     const v = map.get(key);
     return v && { tokens: { ...v.tokens }, generation: v.generation };
@@ -57,9 +75,20 @@ export function memoryTokenStore(): TokenStore {
     get,
     async set(key, value) {
       map.set(key, { tokens: { ...value.tokens }, generation: value.generation });
+      notify(key, value);
     },
     async delete(key) {
-      map.delete(key);
+      const had = map.delete(key);
+      if (had) notify(key, undefined);
+    },
+    subscribe(key, listener) {
+      let set = listeners.get(key);
+      if (!set) listeners.set(key, (set = new Set()));
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && listeners.get(key) === set) listeners.delete(key);
+      };
     },
     coordinate(key, renew) {
       const run = (queues.get(key) ?? Promise.resolve()).then(

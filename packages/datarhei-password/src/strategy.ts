@@ -1,4 +1,4 @@
-import { ConfigurationError, type Strategy } from '@auth/core';
+import { passwordSource, type PasswordOptions, type Strategy } from '@auth/core';
 import { coreEndpoints, coreLoginTimeout, isCoreTokenRejected, readTokenPair, refreshCoreToken } from './core-api.js';
 
 /**
@@ -7,13 +7,19 @@ import { coreEndpoints, coreLoginTimeout, isCoreTokenRejected, readTokenPair, re
  * @example
  * const options: DatarheiPasswordOptions = { baseUrl: 'https://core.example.com', username: 'admin', password: process.env.CORE_PASSWORD! };
  */
-export interface DatarheiPasswordOptions {
+export type DatarheiPasswordOptions = DatarheiCoreOptions & PasswordOptions;
+
+/**
+ * The non-credential part of {@link DatarheiPasswordOptions}: Core's `api.auth.username` +
+ * `api.auth.password`, or a `credentials` callback asked at each login that cannot be avoided (no
+ * tokens, expired or rejected refresh token), never for a refresh, complete it.
+ *
+ * @example
+ * const core: DatarheiCoreOptions = { baseUrl: 'https://core.example.com' };
+ */
+export interface DatarheiCoreOptions {
   /** The Core server, e.g. `https://core.example.com` (a path prefix behind a proxy is kept). */
   baseUrl: string;
-  /** Core's `api.auth.username`. */
-  username: string;
-  /** Core's `api.auth.password`. Never appears in errors, logs or events. */
-  password: string;
   /** Name used in errors, events and logs. Default `datarhei-password`. */
   name?: string;
   /** Key of the token set in a shared store. Default `datarhei-password:<username>@<baseUrl>`. */
@@ -42,16 +48,15 @@ export interface DatarheiPasswordOptions {
 export function datarheiPassword(options: DatarheiPasswordOptions): Strategy {
   const name = options?.name ?? 'datarhei-password';
   const endpoints = coreEndpoints(options?.baseUrl, name);
-  const { username, password } = options;
-  if (typeof username !== 'string' || username === '') throw new ConfigurationError(`${name}: username is required`, { strategy: name });
-  if (typeof password !== 'string' || password === '') throw new ConfigurationError(`${name}: password is required`, { strategy: name });
+  const source = passwordSource(options, name);
 
   return {
     name,
     origins: [endpoints.origin],
     authEndpoints: [endpoints.login, endpoints.refresh],
-    storeKey: options.storeKey ?? `${name}:${username}@${endpoints.base}`,
+    storeKey: options.storeKey ?? (source.username === undefined ? `${name}@${endpoints.base}` : `${name}:${source.username}@${endpoints.base}`),
     async login(ctx) {
+      const { username, password } = await source.get(ctx);
       const { body } = await ctx.http<{ access_token?: unknown; refresh_token?: unknown } | undefined>({
         operation: 'login',
         url: endpoints.login,

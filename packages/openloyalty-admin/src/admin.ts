@@ -1,19 +1,25 @@
-import type { Strategy } from '@auth/core';
+import type { PasswordOptions, Strategy } from '@auth/core';
 import { openLoyaltyJwt, type OpenLoyaltyRateLimitOptions } from './jwt-strategy.js';
 
 /**
- * Options of {@link openLoyaltyAdmin}.
+ * Options of {@link openLoyaltyAdmin}: the instance, and a fixed `username` + `password` or a
+ * `credentials` callback asked at each login that cannot be avoided (never for a refresh), for apps
+ * that must not keep a password (browsers).
  *
  * @example
  * const options: OpenLoyaltyAdminOptions = { baseUrl: 'https://tenant.openloyalty.io', username: 'admin@example.com', password: process.env.OL_PASSWORD! };
  */
-export interface OpenLoyaltyAdminOptions {
+export type OpenLoyaltyAdminOptions = OpenLoyaltyAdminInstanceOptions & PasswordOptions;
+
+/**
+ * The non-credential part of {@link OpenLoyaltyAdminOptions}.
+ *
+ * @example
+ * const instance: OpenLoyaltyAdminInstanceOptions = { baseUrl: 'https://tenant.openloyalty.io' };
+ */
+export interface OpenLoyaltyAdminInstanceOptions {
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io` (a path prefix is kept). */
   baseUrl: string | URL;
-  /** The admin's login (often an email). */
-  username: string;
-  /** The admin's password. Sent only to the login endpoint; never placed in errors, logs or events. */
-  password: string;
   /**
    * The auth-call budget declared to the core: OpenLoyalty allows 20 login + refresh calls per minute.
    * Default: 20 per 60 000 ms, one budget per account and base URL shared by every session of the process.
@@ -40,10 +46,9 @@ export interface OpenLoyaltyAdminOptions {
  */
 export function openLoyaltyAdmin(options: OpenLoyaltyAdminOptions): Strategy {
   return openLoyaltyJwt({
+    ...(options as PasswordOptions),
     name: 'openloyalty-admin',
     baseUrl: options?.baseUrl,
-    username: options?.username,
-    password: options?.password,
     loginPath: '/api/admin/login_check',
     refreshPath: '/api/token/refresh',
     revokePath: '/api/token/revoke',

@@ -1,4 +1,4 @@
-import { BadResponseError, ConfigurationError, RefreshRejectedError, isAuthError, type RateLimitSpec, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
+import { BadResponseError, ConfigurationError, RefreshRejectedError, isAuthError, passwordSource, type PasswordOptions, type RateLimitSpec, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
 
 /**
  * Overrides of the declared auth-call budget (upstream: 20 per minute per account).
@@ -21,20 +21,26 @@ export interface OpenLoyaltyRateLimitOptions {
  * @example
  * const options: OpenLoyaltyJwtOptions = { name: 'ol-legacy', baseUrl, username, password, loginPath: '/api/admin/login_check', refreshPath: '/api/token/refresh' };
  */
-export interface OpenLoyaltyJwtOptions {
+export type OpenLoyaltyJwtOptions = OpenLoyaltyJwtFlowOptions & PasswordOptions;
+
+/**
+ * The non-credential part of {@link OpenLoyaltyJwtOptions}.
+ *
+ * @example
+ * const flow: OpenLoyaltyJwtFlowOptions = { name: 'ol-legacy', baseUrl, loginPath: '/api/admin/login_check', refreshPath: '/api/token/refresh' };
+ */
+export interface OpenLoyaltyJwtFlowOptions {
   /** Strategy name used in errors, events and logs. */
   name: string;
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io` (a path prefix is kept). */
   baseUrl: string | URL;
-  username: string;
-  password: string;
   /** Login path under `baseUrl`, already encoded, e.g. `/api/admin/login_check`. */
   loginPath: string;
   /** Refresh path under `baseUrl`, already encoded, e.g. `/api/token/refresh`. */
   refreshPath: string;
   /** Revoke path under `baseUrl`. Default `/api/token/revoke`. */
   revokePath?: string;
-  /** Identifies the account in store and budget keys, e.g. `admin:alice`. Default `username`. */
+  /** Identifies the account in store and budget keys, e.g. `admin:alice`. Default `username` (empty without one). */
   account?: string;
   /** Key of the token set in a shared store. Default: name, base URL and account. */
   storeKey?: string;
@@ -98,16 +104,16 @@ function toTokenSet(body: unknown, operation: 'login' | 'refresh', strategy: str
 export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
   const name = requireString(options?.name, 'name', 'openloyalty');
   const base = normalizeBaseUrl(options.baseUrl, name);
-  const username = requireString(options.username, 'username', name);
-  // Kept in this closure only: never a property of the strategy object, so it cannot be logged with it.
-  const password = requireString(options.password, 'password', name);
+  // The password is kept in this closure only (never a property of the strategy object, so it cannot
+  // be logged with it), or not kept at all: a `credentials` callback is asked at each login.
+  const source = passwordSource(options, name);
   // `https://host[:port][/prefix]`: no trailing slash, query or fragment.
   const baseText = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   const url = (path: string) => `${baseText}${path.startsWith('/') ? path : `/${path}`}`;
   const loginUrl = url(options.loginPath);
   const refreshUrl = url(options.refreshPath);
   const revokeUrl = url(options.revokePath ?? '/api/token/revoke');
-  const account = options.account ?? username;
+  const account = options.account ?? source.username ?? '';
   const rateLimit: RateLimitSpec = {
     key: options.rateLimit?.key ?? `${name}:${baseText}:${account}`,
     max: options.rateLimit?.max ?? 20,
@@ -139,6 +145,7 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
     rateLimit,
     async login(ctx) {
       options.beforeLogin?.(ctx);
+      const { username, password } = await source.get(ctx);
       const { body } = await ctx.http({ operation: 'login', url: loginUrl, json: { username, password } });
       return toTokenSet(body, 'login', name);
     },

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, createAuthSession, memoryTokenStore, type AuthSession, type AuthSessionOptions, type Logger } from '@auth/core';
+import { AuthError, createAuthSession, memoryTokenStore, type AuthSession, type AuthSessionOptions, type FixedPassword, type Logger } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
 import { openLoyaltyAdmin, type OpenLoyaltyAdminOptions } from '@auth/openloyalty-admin';
 
@@ -17,7 +17,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-function session(s: OpenLoyaltyServer, opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyAdminOptions> } = {}) {
+function session(s: OpenLoyaltyServer, opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyAdminOptions & FixedPassword> } = {}) {
   const { strategy, ...rest } = opts;
   const sess = createAuthSession(openLoyaltyAdmin({ baseUrl: s.url, username: 'admin@example.com', password: PASSWORD, rateLimit: { windowMs: 1500 }, ...strategy }), {
     retry: { baseDelayMs: 5, maxDelayMs: 20 },

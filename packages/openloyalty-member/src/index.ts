@@ -1,2 +1,2 @@
 export { openLoyaltyMember } from './member.js';
-export type { OpenLoyaltyMemberOptions } from './member.js';
+export type { OpenLoyaltyMemberOptions, OpenLoyaltyMemberStoreOptions } from './member.js';

@@ -1,4 +1,4 @@
-import { ConfigurationError, type Strategy, type StrategyContext } from '@auth/core';
+import { ConfigurationError, type PasswordOptions, type Strategy, type StrategyContext } from '@auth/core';
 import { openLoyaltyJwt, type OpenLoyaltyRateLimitOptions } from '@auth/openloyalty-admin';
 
 /**
@@ -7,15 +7,21 @@ import { openLoyaltyJwt, type OpenLoyaltyRateLimitOptions } from '@auth/openloya
  * @example
  * const options: OpenLoyaltyMemberOptions = { baseUrl: 'https://tenant.openloyalty.io', storeCode: 'default', username: 'member@example.com', password: process.env.OL_MEMBER_PASSWORD! };
  */
-export interface OpenLoyaltyMemberOptions {
+export type OpenLoyaltyMemberOptions = OpenLoyaltyMemberStoreOptions & PasswordOptions;
+
+/**
+ * The non-credential part of {@link OpenLoyaltyMemberOptions}; the member's `username` + `password`,
+ * or a `credentials` callback (asked at each login that cannot be avoided, never for a refresh: a
+ * browser app shows its login form there) complete it.
+ *
+ * @example
+ * const where: OpenLoyaltyMemberStoreOptions = { baseUrl: 'https://tenant.openloyalty.io', storeCode: 'default' };
+ */
+export interface OpenLoyaltyMemberStoreOptions {
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io` (a path prefix is kept). */
   baseUrl: string | URL;
   /** The tenant's store code (OpenLoyalty's tooling defaults to `default`). Passed verbatim, URL-encoded. */
   storeCode: string;
-  /** The member's login (usually an email). */
-  username: string;
-  /** The member's password. Sent only to the login endpoint; never placed in errors, logs or events. */
-  password: string;
   /** The auth-call budget declared to the core. Default: 20 per 60 000 ms per store, account and base URL. */
   rateLimit?: OpenLoyaltyRateLimitOptions;
   /** Key of the token set in a shared store. Default: per store, account and base URL. */
@@ -62,14 +68,13 @@ export function openLoyaltyMember(options: OpenLoyaltyMemberOptions): Strategy {
   if (storeCode === '.' || storeCode === '..') throw new ConfigurationError('openloyalty-member: storeCode cannot be "." or ".."', { strategy: 'openloyalty-member' });
   const store = encodeURIComponent(storeCode);
   return openLoyaltyJwt({
+    ...(options as PasswordOptions),
     name: 'openloyalty-member',
     baseUrl: options.baseUrl,
-    username: options.username,
-    password: options.password,
     loginPath: `/api/${store}/member/login_check`,
     refreshPath: `/api/${store}/token/refresh`,
     revokePath: '/api/token/revoke',
-    account: `${store}:${options.username}`,
+    account: options.username === undefined ? store : `${store}:${options.username}`,
     rateLimit: options.rateLimit,
     storeKey: options.storeKey,
     beforeLogin: reportDeprecation,

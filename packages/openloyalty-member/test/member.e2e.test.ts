@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { AuthError, createAuthSession, type AuthSession, type AuthSessionOptions } from '@auth/core';
+import { AuthError, createAuthSession, type AuthSession, type AuthSessionOptions, type FixedPassword } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
 import { openLoyaltyMember, type OpenLoyaltyMemberOptions } from '@auth/openloyalty-member';
 
@@ -25,7 +25,7 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-function session(s: OpenLoyaltyServer, opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyMemberOptions> } = {}) {
+function session(s: OpenLoyaltyServer, opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyMemberOptions & FixedPassword> } = {}) {
   const { strategy, ...rest } = opts;
   const sess = createAuthSession(openLoyaltyMember({ baseUrl: s.url, storeCode: 'default', username: EMAIL, password: PASSWORD, rateLimit: { windowMs: 1500 }, ...strategy }), {
     retry: { baseDelayMs: 5, maxDelayMs: 20 },

@@ -1,0 +1,2 @@
+export { browserTokenStore } from './browser-token-store.js';
+export type { BrowserTokenStore, BrowserTokenStoreOptions, StorageLike } from './browser-token-store.js';
