@@ -31,7 +31,8 @@ export interface RedisTokenStoreOptions {
    * How long a process waits for another one's renewal before failing with `TIMEOUT`, unless that
    * holder is alive: a holder seen to outlive a lease (its heartbeat extends it, also while it waits
    * for the rate budget or a 429 pause) is waited for until it releases or its lease runs out.
-   * Keep it above `leaseMs`, so that a holder can show it is alive in time. Default 60 000.
+   * Keep it above `leaseMs`, so that a holder can show it is alive in time. A waiting process that
+   * loses Redis (a failover) keeps trying until this deadline. Default 60 000.
    */
   waitTimeoutMs?: number;
   /** Deadline of each Redis command; past it the call fails with `NETWORK` ({@link RedisUnavailableError}). Default 2 000. */
@@ -226,6 +227,12 @@ class Store implements RedisTokenStore {
         if (this.#local && isUnavailable(error)) {
           this.#logger.warn('redis-store: Redis unreachable; renewing without the fleet lock', { key });
           return renew(copy(this.#mirror.get(key)));
+        }
+        // A process already waiting behind a holder rides through a failover (or any short outage)
+        // until its own deadline: it was prepared to wait that long anyway. A first look fails fast.
+        if (watch && isUnavailable(error) && Date.now() < deadline) {
+          await this.#wait(k.channel, Math.max(1, Math.min(this.#maxPollMs, deadline - Date.now())), signal);
+          continue;
         }
         throw error;
       }

@@ -72,7 +72,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 50 });
 const api = axios.create({ baseURL: config.baseUrl, httpAgent: agent, timeout: 20_000 });
 attachAuth(api, session);
 
+const samples = {};
 function outcome(error) {
+  if (process.env.FLEET_REPORT && isAuthError(error)) samples[error.code] ??= error.message;
   if (isAuthError(error)) return `auth:${error.code}`;
   if (error?.response) return `http:${error.response.status}`;
   return `other:${error?.code ?? error?.name ?? typeof error}`;
@@ -99,7 +101,7 @@ async function run() {
     const started = Date.now();
     const tally = await burst(config.requests);
     const next = new Promise((resolve) => process.on('message', (m) => m?.type === 'go' && resolve()));
-    send({ type: 'first', tally, ms: Date.now() - started });
+    send({ type: 'first', tally, ms: Date.now() - started, samples });
     await next;
     return { tally, last: await burst(config.requests) };
   }
@@ -134,6 +136,7 @@ async function run() {
 }
 
 let running = false;
+if (process.env.FLEET_REPORT) process.on('exit', (code) => console.error('worker exit', code, 'running', running));
 process.on('message', (m) => {
   if (m?.type !== 'go' || running) return;
   running = true;

@@ -69,7 +69,8 @@ export function spawnWorker(redis: Topology, config: Record<string, unknown>): C
       else if (m.type === 'result') resolve(m);
       else if (m.type === 'failed') reject(new Error(m.error));
     });
-    proc.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before its result: ${stderr.slice(-2000)}`)));
+    // 'close', not 'exit': 'exit' can come before the last IPC messages (the result) are read.
+    proc.on('close', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before its result: ${stderr.slice(-2000)}`)));
   });
   result.catch(() => {});
   // A worker that fails before it holds the lock (or before its first burst) must fail the test, not hang it.
