@@ -1,4 +1,4 @@
-import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
+import { createOpenLoyaltyServer } from '@auth/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, fleet, killWorkers, seedExpired, storeKeyOf, sum, type Topology } from './helpers/fleet.js';

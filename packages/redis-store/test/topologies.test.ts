@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster, Redis } from 'ioredis';
-import { redisLimiter, redisTokenStore, type RedisTokenStore } from '../src/index.js';
-import { startCluster, startSentinel, type TestCluster, type TestSentinel } from './helpers/redis-topologies.js';
+import { redisLimiter, redisTokenStore } from '../src/index.js';
+import { cli, startCluster, startSentinel, type TestCluster, type TestSentinel } from './helpers/redis-topologies.js';
 
 // One process, the two topologies: the store's scripts, its wake-ups and the limiter run on a Redis
 // Cluster (keys of one token set in one slot, sharded pub/sub) and on a Sentinel-managed primary.
@@ -9,33 +9,36 @@ import { startCluster, startSentinel, type TestCluster, type TestSentinel } from
 
 const tokens = (n: number) => ({ accessToken: `access-${n}`, refreshToken: `refresh-${n}` });
 
-async function wakesThroughPubSub(make: () => RedisTokenStore, channelSubscribers: () => Promise<number>): Promise<void> {
-  const a = make();
-  // No polling to speak of: b can only learn of the release through a message.
-  const b = redisTokenStore({ ...optionsOf(make), maxPollMs: 60_000, leaseMs: 60_000 });
+type StoreOptions = Parameters<typeof redisTokenStore>[0];
+
+/** A holder's release reaches the waiters' channel: `messages()` is what an independent listener on it received. */
+async function wakesThroughPubSub(options: StoreOptions, channelSubscribers: () => Promise<number>, messages: () => string[]): Promise<void> {
+  const a = redisTokenStore(options);
+  // No polling to speak of (and a 60 s lease): b can only learn of the release through a message.
+  const b = redisTokenStore({ ...options, maxPollMs: 60_000 });
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
+  let holding!: () => void;
+  const held = new Promise<void>((r) => (holding = r));
   const first = a.coordinate('k', async () => {
+    holding();
     await released;
     await a.set('k', { tokens: tokens(1), generation: 1 });
     return 'a';
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await held;
   const started = Date.now();
   const second = b.coordinate('k', async (latest) => latest?.generation);
-  for (let i = 0; i < 200 && (await channelSubscribers()) < 2; i += 1) await new Promise((r) => setTimeout(r, 20));
-  expect(await channelSubscribers()).toBeGreaterThanOrEqual(2);
+  for (let i = 0; i < 200 && (await channelSubscribers()) < 3; i += 1) await new Promise((r) => setTimeout(r, 20));
+  expect(await channelSubscribers()).toBeGreaterThanOrEqual(3); // a, b and the listener
   release();
   expect(await first).toBe('a');
   expect(await second).toBe(1);
+  for (let i = 0; i < 100 && !messages().includes('released'); i += 1) await new Promise((r) => setTimeout(r, 20));
+  expect(messages()).toContain('released');
   // Without a message b would sleep for the rest of a's 60 s lease; generous bound, far below it.
   expect(Date.now() - started).toBeLessThan(30_000);
   await Promise.all([a.close(), b.close()]);
-}
-
-const madeWith = new WeakMap<() => RedisTokenStore, Parameters<typeof redisTokenStore>[0]>();
-function optionsOf(make: () => RedisTokenStore) {
-  return madeWith.get(make)!;
 }
 
 describe('Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
@@ -51,9 +54,7 @@ describe('Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
 
   it('stores, fences and wakes waiters with sharded pub/sub in the token set\'s slot', async () => {
     const options = { redis: client, key: 'topo', leaseMs: 60_000 };
-    const make = () => redisTokenStore(options);
-    madeWith.set(make, options);
-    const s = make();
+    const s = redisTokenStore(options);
     await s.set('k', { tokens: tokens(1), generation: 1 });
     expect(await s.get('k')).toEqual({ tokens: tokens(1), generation: 1 });
     await expect(s.set('k', { tokens: tokens(0), generation: 1 })).rejects.toMatchObject({ name: 'StaleWriteError' });
@@ -61,8 +62,12 @@ describe('Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
     await s.close();
     const slot = await cluster.slotOf('topo:{k}:events');
     const owner = await cluster.primaryOf(slot);
-    const { cli } = await import('./helpers/redis-topologies.js');
-    await wakesThroughPubSub(make, async () => Number((await cli(owner, 'PUBSUB', 'SHARDNUMSUB', 'topo:{k}:events')).split('\n')[1] ?? 0));
+    // An independent sharded listener in the slot: the release is SPUBLISHed there.
+    const listener = cluster.client({ shardedSubscribers: true });
+    const got: string[] = [];
+    listener.on('smessage', (_ch: string, m: string) => got.push(m));
+    await listener.ssubscribe('topo:{k}:events');
+    await wakesThroughPubSub(options, async () => Number((await cli(owner, 'PUBSUB', 'SHARDNUMSUB', 'topo:{k}:events')).split('\n')[1] ?? 0), () => got);
   });
 
   it('the limiter keeps one window on a cluster', async () => {
@@ -88,14 +93,16 @@ describe('Sentinel (1 primary, 1 replica, 3 sentinels)', { timeout: 60_000 }, ()
 
   it('stores and wakes waiters through the primary the sentinels name', async () => {
     const options = { redis: client, key: 'topo', leaseMs: 60_000 };
-    const make = () => redisTokenStore(options);
-    madeWith.set(make, options);
-    const s = make();
+    const s = redisTokenStore(options);
     await s.set('k', { tokens: tokens(1), generation: 1 });
     expect(await s.get('k')).toEqual({ tokens: tokens(1), generation: 1 });
     await s.delete('k');
     await s.close();
-    await wakesThroughPubSub(make, async () => Number((await client.pubsub('NUMSUB', 'topo:{k}:events'))[1]));
+    const listener = sentinel.client();
+    const got: string[] = [];
+    listener.on('message', (_ch: string, m: string) => got.push(m));
+    await listener.subscribe('topo:{k}:events');
+    await wakesThroughPubSub(options, async () => Number((await client.pubsub('NUMSUB', 'topo:{k}:events'))[1]), () => got);
     expect(await sentinel.primaryPort()).toBe(sentinel.primary.port);
   });
 });

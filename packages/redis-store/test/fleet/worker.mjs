@@ -136,7 +136,6 @@ async function run() {
 }
 
 let running = false;
-if (process.env.FLEET_REPORT) process.on('exit', (code) => console.error('worker exit', code, 'running', running));
 process.on('message', (m) => {
   if (m?.type !== 'go' || running) return;
   running = true;
