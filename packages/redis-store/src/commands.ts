@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { ServerError } from '@auth/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RedisUnavailableError } from './errors.js';
+
+/** A single node (standalone or Sentinel-managed: both are `Redis` instances) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return (redis as { isCluster?: boolean }).isCluster === true;
+}
 
 /** A Lua script and its SHA1, run with EVALSHA (EVAL once when Redis does not know it yet, e.g. after a restart). */
 export interface Script {
@@ -17,7 +24,7 @@ export function script(lua: string): Script {
  * Runs one Redis command with a deadline. ioredis may keep a command in its offline queue until the
  * connection comes back (forever, with some options); the caller gets a typed error after `timeoutMs`.
  */
-export async function command<T>(what: string, timeoutMs: number, run: () => Promise<T>, redis?: Redis): Promise<T> {
+export async function command<T>(what: string, timeoutMs: number, run: () => Promise<T>, redis?: RedisClient): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let cleanup = () => {};
   const deadline = new Promise<never>((_, reject) => {
@@ -44,7 +51,7 @@ export async function command<T>(what: string, timeoutMs: number, run: () => Pro
   }
 }
 
-export function evalScript<T>(redis: Redis, s: Script, keys: readonly string[], args: readonly (string | number)[], timeoutMs: number, what: string): Promise<T> {
+export function evalScript<T>(redis: RedisClient, s: Script, keys: readonly string[], args: readonly (string | number)[], timeoutMs: number, what: string): Promise<T> {
   return command(
     what,
     timeoutMs,
@@ -60,12 +67,16 @@ export function evalScript<T>(redis: Redis, s: Script, keys: readonly string[], 
   );
 }
 
+const FAILING_OVER = new Set(['CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'READONLY', 'LOADING', 'MASTERDOWN']);
+
 /** Redis's own refusals (ReplyError: WRONGTYPE, OOM…) are server errors; everything else means no answer. */
 function translate(error: unknown, what: string): Error {
   if (error instanceof RedisUnavailableError) return error;
   if (error instanceof Error && error.name === 'ReplyError') {
     // Only the error's first word (its class): a reply never echoes our arguments, but stay safe.
     const kind = /^[A-Z_]+/.exec(error.message)?.[0] ?? 'ERR';
+    // A failover or a slot migration under way (ioredis retried what it could): no answer yet, not a refusal.
+    if (FAILING_OVER.has(kind)) return new RedisUnavailableError(`redis-store: Redis is failing over or moving a slot (${what}: ${kind})`, { cause: scrub(error) });
     return new ServerError(`redis-store: Redis refused ${what} (${kind})`, { cause: scrub(error) });
   }
   return new RedisUnavailableError(`redis-store: Redis is unreachable (${what})`, { cause: scrub(error) });

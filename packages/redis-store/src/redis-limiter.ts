@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_PAUSE_MS, RateLimitedError, abortReason, pausedError, silentLogger, sleep, slidingWindowLimiter, type AuthLimiter, type AuthLimiterFactory, type Logger, type RateLimitSpec, type ScheduleOptions } from '@auth/core';
-import type { Redis } from 'ioredis';
-import { evalScript, isUnavailable } from './commands.js';
+import type { Cluster, Redis } from 'ioredis';
+import { evalScript, isUnavailable, type RedisClient } from './commands.js';
 import { LIMIT_ACQUIRE, LIMIT_DROP, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js';
 
 /**
@@ -11,8 +11,11 @@ import { LIMIT_ACQUIRE, LIMIT_DROP, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js
  * const options: RedisLimiterOptions = { redis, key: 'myapp:auth', leaseMs: 10_000, maxWaitMs: 120_000 };
  */
 export interface RedisLimiterOptions {
-  /** An ioredis client (recommended: `{ maxRetriesPerRequest: 1 }`). */
-  redis: Redis;
+  /**
+   * An ioredis client (recommended: `{ maxRetriesPerRequest: 1 }`): a `Redis` (one node or a
+   * Sentinel-managed primary) or a `Cluster` (a budget's keys share the hash tag `{rl:<spec.key>}`).
+   */
+  redis: Redis | Cluster;
   /** Prefix of the limiter's Redis keys. Default `'auth'`. A budget lives at `<key>:{rl:<spec.key>}:calls`. */
   key?: string;
   /**
@@ -67,7 +70,7 @@ export function redisLimiter(options: RedisLimiterOptions): AuthLimiterFactory {
 
 class FleetLimiter implements AuthLimiter {
   readonly #spec: RateLimitSpec;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: { calls: string; pause: string; epoch: string };
   readonly #leaseMs: number;
   readonly #timeoutMs: number;

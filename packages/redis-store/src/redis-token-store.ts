@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { AbortedError, silentLogger, sleep, TimeoutError, type Logger, type StoredTokens, type TokenSet, type TokenStore } from '@auth/core';
-import type { Redis } from 'ioredis';
-import { command, evalScript, isUnavailable } from './commands.js';
+import type { Cluster, Redis } from 'ioredis';
+import { command, evalScript, isCluster, isUnavailable, type RedisClient } from './commands.js';
 import { TokenCipher, type EncryptionKey } from './encryption.js';
 import { StaleWriteError, TokenDecryptionError } from './errors.js';
 import { ACQUIRE, EXTEND, RELEASE, WRITE } from './scripts.js';
@@ -15,18 +15,25 @@ import { ACQUIRE, EXTEND, RELEASE, WRITE } from './scripts.js';
  */
 export interface RedisTokenStoreOptions {
   /**
-   * An ioredis client. Recommended settings for a bounded failure when Redis is down:
+   * An ioredis client: a `Redis` (one node, or a Sentinel-managed primary: `new Redis({ sentinels, name })`)
+   * or a `Cluster`. Recommended settings for a bounded failure when Redis is down:
    * `{ maxRetriesPerRequest: 1, enableOfflineQueue: false }`; the store also puts its own deadline
    * (`commandTimeoutMs`) on every command, so it never hangs whatever the client's settings.
    */
-  redis: Redis;
+  redis: Redis | Cluster;
   /** Prefix of every Redis key and channel this store uses. Default `'auth'`. Entries are `<key>:{<storeKey>}:tokens`. */
   key?: string;
   /** Encrypts stored tokens with AES-GCM. Every process of the fleet needs the same key. */
   encryption?: { key: EncryptionKey };
   /** Lock lease in ms, extended every third of it while its holder renews. A process that dies holding the lock loses it after this. Default 10 000. */
   leaseMs?: number;
-  /** How long a process waits for another one's renewal before failing with `TIMEOUT`. Default 60 000. */
+  /**
+   * How long a process waits for another one's renewal before failing with `TIMEOUT`, unless that
+   * holder is alive: a holder seen to outlive a lease (its heartbeat extends it, also while it waits
+   * for the rate budget or a 429 pause) is waited for until it releases or its lease runs out.
+   * Keep it above `leaseMs`, so that a holder can show it is alive in time. A waiting process that
+   * loses Redis (a failover) keeps trying until this deadline. Default 60 000.
+   */
   waitTimeoutMs?: number;
   /** Deadline of each Redis command; past it the call fails with `NETWORK` ({@link RedisUnavailableError}). Default 2 000. */
   commandTimeoutMs?: number;
@@ -88,7 +95,8 @@ export function redisTokenStore(options: RedisTokenStoreOptions): RedisTokenStor
 }
 
 class Store implements RedisTokenStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
+  readonly #cluster: boolean;
   readonly #prefix: string;
   readonly #cipher: TokenCipher | undefined;
   readonly #leaseMs: number;
@@ -102,7 +110,7 @@ class Store implements RedisTokenStore {
   readonly #mirror = new Map<string, StoredTokens>();
   /** One coordinate per key at a time in this process (sessions sharing the store queue here, not in Redis). */
   readonly #queues = new Map<string, Promise<unknown>>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
   readonly #channels = new Map<string, Promise<void>>();
   readonly #wakers = new Map<string, Set<() => void>>();
   #closed = false;
@@ -110,6 +118,7 @@ class Store implements RedisTokenStore {
   constructor(o: RedisTokenStoreOptions) {
     if (!o || !o.redis || typeof o.redis.evalsha !== 'function') throw new TypeError('redisTokenStore needs an ioredis client as `redis`');
     this.#redis = o.redis;
+    this.#cluster = isCluster(o.redis);
     this.#prefix = o.key ?? 'auth';
     this.#cipher = o.encryption ? new TokenCipher(o.encryption.key) : undefined;
     this.#leaseMs = positive(o.leaseMs, 10_000, 'leaseMs');
@@ -120,7 +129,8 @@ class Store implements RedisTokenStore {
     this.#logger = o.logger ?? silentLogger;
   }
 
-  // Hash tag {…}: one token set's keys share a hash slot (what Redis Cluster would need for the scripts).
+  // Hash tag {…}: one token set's keys (and its channel) share a hash slot, so every script runs on one
+  // Redis Cluster node and the wake-ups stay on that shard (sharded pub/sub).
   #keys(key: string) {
     const base = `${this.#prefix}:{${key}}`;
     return { tokens: `${base}:tokens`, lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:events` };
@@ -197,31 +207,45 @@ class Store implements RedisTokenStore {
   async #coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     const k = this.#keys(key);
     const deadline = Date.now() + this.#waitTimeoutMs;
+    // The holder this process waits behind: `end` is the latest its lease could end without an
+    // extension; seen holding the lock after that, it has extended it, so it is alive.
+    let watch: { fence: number; end: number; alive: boolean } | undefined;
     for (let round = 0; ; round += 1) {
       if (signal?.aborted) throw new AbortedError('redis-store: aborted while waiting for the token lock');
       if (this.#closed) throw new AbortedError('redis-store: the store was closed');
       // Listen before looking at the lock, so a release between the two is not missed.
       await this.#listen(k.channel);
       const owner = randomUUID();
-      let answer: number;
+      const asked = Date.now();
+      let answer: [number, number, number];
       try {
-        answer = await evalScript<number>(this.#redis, ACQUIRE, [k.lock, k.fence], [owner, this.#leaseMs], this.#timeoutMs, 'the lock');
+        answer = await evalScript<[number, number, number]>(this.#redis, ACQUIRE, [k.lock, k.fence], [owner, this.#leaseMs], this.#timeoutMs, 'the lock');
       } catch (error) {
         // The request may still reach Redis (ioredis replays its offline queue after reconnecting; a
         // reply may be lost with the connection): queued after it, this undoes a lock nobody would hold.
-        void evalScript(this.#redis, RELEASE, [k.lock], [owner, k.channel], this.#timeoutMs, 'the lock release').catch(() => {});
+        void evalScript(this.#redis, RELEASE, [k.lock], [owner, k.channel, this.#publish], this.#timeoutMs, 'the lock release').catch(() => {});
         if (this.#local && isUnavailable(error)) {
           this.#logger.warn('redis-store: Redis unreachable; renewing without the fleet lock', { key });
           return renew(copy(this.#mirror.get(key)));
         }
+        // A process already waiting behind a holder rides through a failover (or any short outage)
+        // until its own deadline: it was prepared to wait that long anyway. A first look fails fast.
+        if (watch && isUnavailable(error) && Date.now() < deadline) {
+          await this.#wait(k.channel, Math.max(1, Math.min(this.#maxPollMs, deadline - Date.now())), signal);
+          continue;
+        }
         throw error;
       }
-      if (answer > 0) return this.#hold(key, { key, owner, fence: answer }, renew);
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new TimeoutError(`redis-store: waited ${this.#waitTimeoutMs} ms for another process to renew the tokens of "${key}"`, { timeoutMs: this.#waitTimeoutMs });
-      const holderLease = -answer - 1;
+      const [fence, holderLease, holder] = answer;
+      if (fence > 0) return this.#hold(key, { key, owner, fence }, renew);
+      const now = Date.now();
+      if (!watch || watch.fence !== holder) watch = { fence: holder, end: now + holderLease, alive: false };
+      else if (asked > watch.end) watch = { fence: holder, end: now + holderLease, alive: true };
+      const remaining = deadline - now;
+      // A healthy holder (waiting for the rate budget, say) is waited for; its lease bounds the wait if it dies.
+      if (remaining <= 0 && !watch.alive) throw new TimeoutError(`redis-store: waited ${this.#waitTimeoutMs} ms for another process to renew the tokens of "${key}"`, { timeoutMs: this.#waitTimeoutMs });
       const backoff = Math.min(this.#maxPollMs, 10 * 2 ** Math.min(round, 10));
-      await this.#wait(k.channel, Math.max(1, Math.min(backoff, holderLease + 1, remaining)), signal);
+      await this.#wait(k.channel, Math.max(1, Math.min(backoff, holderLease + 1, watch.alive ? Number.POSITIVE_INFINITY : remaining)), signal);
     }
   }
 
@@ -246,28 +270,44 @@ class Store implements RedisTokenStore {
       return await this.#holding.run(held, () => renew(latest));
     } finally {
       clearInterval(heartbeat);
-      await evalScript(this.#redis, RELEASE, [k.lock], [held.owner, k.channel], this.#timeoutMs, 'the lock release').catch(() => {
+      await evalScript(this.#redis, RELEASE, [k.lock], [held.owner, k.channel, this.#publish], this.#timeoutMs, 'the lock release').catch(() => {
         // Unreachable: the lease ends on its own.
       });
     }
   }
 
+  /** PUBLISH on one node; SPUBLISH on a cluster (to the channel's shard only). */
+  get #publish(): string {
+    return this.#cluster ? 'spublish' : 'publish';
+  }
+
   #listen(channel: string): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (!this.#subscriber) {
-      // Its own queue: SUBSCRIBE waits for the connection (bounded by the command deadline below).
-      const sub = this.#redis.duplicate({ enableOfflineQueue: true });
-      sub.on('error', () => {});
-      sub.on('message', (ch: string) => {
+      const wake = (ch: string) => {
         const wakers = this.#wakers.get(ch);
-        if (wakers) for (const wake of [...wakers]) wake();
-      });
+        if (wakers) for (const w of [...wakers]) w();
+      };
+      let sub: RedisClient;
+      if (isCluster(this.#redis)) {
+        // Sharded pub/sub (Redis 7): ioredis keeps one subscriber per primary and follows the slot
+        // through failovers and migrations; messages that get lost meanwhile are covered by polling.
+        sub = this.#redis.duplicate(undefined, { shardedSubscribers: true, enableOfflineQueue: true });
+        sub.on('smessage', wake);
+      } else {
+        // Its own queue: SUBSCRIBE waits for the connection (bounded by the command deadline below).
+        sub = this.#redis.duplicate({ enableOfflineQueue: true });
+        sub.on('message', wake);
+      }
+      sub.on('error', () => {});
       this.#subscriber = sub;
     }
     const sub = this.#subscriber;
     let ready = this.#channels.get(channel);
     if (!ready) {
-      ready = command('SUBSCRIBE', this.#timeoutMs, () => sub.subscribe(channel)).then(() => undefined);
+      ready = this.#cluster
+        ? command('SSUBSCRIBE', this.#timeoutMs, () => sub.ssubscribe(channel)).then(() => undefined)
+        : command('SUBSCRIBE', this.#timeoutMs, () => sub.subscribe(channel)).then(() => undefined);
       this.#channels.set(channel, ready);
     }
     // Without pub/sub, waiters poll: slower, still correct. Try subscribing again next time.

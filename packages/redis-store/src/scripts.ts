@@ -3,14 +3,18 @@ import { script } from './commands.js';
 // Lua scripts: each runs atomically in Redis, which is what makes the lock, the fenced write and the
 // rate window safe between processes. Times come from Redis (`TIME`), never from a client's clock.
 
-/** KEYS: lock, fence counter. ARGV: owner token, lease ms. → fence (> 0) when taken, else -(holder's remaining lease + 1). */
+/**
+ * KEYS: lock, fence counter. ARGV: owner token, lease ms.
+ * → { fence, 0 } when taken, else { 0, holder's remaining lease ms, holder's fence }: the fence tells
+ * waiters whether the same holder is still there (and so alive, when it outlived a lease they saw).
+ */
 export const ACQUIRE = script(`
 if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('incr', KEYS[2])
+  return { redis.call('incr', KEYS[2]), 0, 0 }
 end
 local ttl = redis.call('pttl', KEYS[1])
 if ttl < 0 then ttl = 0 end
-return -ttl - 1
+return { 0, ttl, tonumber(redis.call('get', KEYS[2])) or 0 }
 `);
 
 /** KEYS: lock. ARGV: owner token, lease ms. → 1 while the lock is still ours (lease extended), else 0. */
@@ -21,14 +25,18 @@ end
 return 0
 `);
 
-/** KEYS: lock. ARGV: owner token, channel. Deletes the lock if it is ours and wakes the waiters. */
+/**
+ * KEYS: lock. ARGV: owner token, channel, 'publish' | 'spublish'. Deletes the lock if it is ours and
+ * wakes the waiters (SPUBLISH on a cluster: the channel shares the lock's hash slot, so the message
+ * stays on that shard).
+ */
 export const RELEASE = script(`
 local released = 0
 if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('del', KEYS[1])
   released = 1
 end
-redis.call('publish', ARGV[2], 'released')
+redis.call(ARGV[3], ARGV[2], 'released')
 return released
 `);
 

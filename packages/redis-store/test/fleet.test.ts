@@ -1,96 +1,27 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { completeTokenSet } from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisTokenStore } from '../src/index.js';
+import { assertBuilt, fleet as spawnFleet, killWorkers, seedExpired as seed, sum, type Child, type Topology } from './helpers/fleet.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 
-// Real processes: each child runs test/fleet/worker.mjs on the built packages (dist). The package's
-// `test` task runs after `build` (turbo); run `npx turbo run build --filter=@auth/redis-store...` first when running it alone.
-const here = fileURLToPath(new URL('.', import.meta.url));
-const worker = `${here}fleet/worker.mjs`;
-const dists = ['core', 'redis-store', 'openloyalty-admin', 'axios-adapter'].map((p) => `${here}../../${p}/dist/index.js`);
-
-const encryptionKey = Buffer.from(new Uint8Array(32).map((_, i) => (i * 7 + 3) % 256));
-const username = 'admin';
-
+// Real processes on one Redis node (test/helpers/fleet.ts, test/fleet/worker.mjs); the same
+// scenarios on a Redis Cluster and on Sentinel are in fleet-topologies.test.ts.
 let redis: TestRedis;
 let raw: Redis;
-const children = new Set<ChildProcess>();
-
-interface Result {
-  tally: Record<string, number>;
-  last?: Record<string, number>;
-}
-
-interface Child {
-  proc: ChildProcess;
-  ready: Promise<void>;
-  result: Promise<Result>;
-  holding: Promise<void>;
-  go(): void;
-  stop(): void;
-}
-
-function spawnWorker(config: Record<string, unknown>): Child {
-  const proc = fork(worker, [JSON.stringify({ redisPort: redis.port, encryptionKey: encryptionKey.toString('base64'), ...config })], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  children.add(proc);
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  let ready!: () => void;
-  let holding!: () => void;
-  const readyP = new Promise<void>((r) => (ready = r));
-  const holdingP = new Promise<void>((r) => (holding = r));
-  const result = new Promise<Result>((resolve, reject) => {
-    proc.on('message', (m: { type: string; error?: string } & Result) => {
-      if (m.type === 'ready') ready();
-      else if (m.type === 'holding') holding();
-      else if (m.type === 'result') resolve(m);
-      else if (m.type === 'failed') reject(new Error(m.error));
-    });
-    proc.on('exit', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before its result: ${stderr.slice(-2000)}`)));
-  });
-  result.catch(() => {});
-  // A worker that fails before it holds the lock must fail the test, not hang it.
-  const holdingOrFailed = Promise.race([holdingP, result.then(() => Promise.reject(new Error('worker finished without holding the lock')))]);
-  holdingOrFailed.catch(() => {});
-  proc.on('exit', () => children.delete(proc));
-  return { proc, ready: readyP, result, holding: holdingOrFailed, go: () => proc.send({ type: 'go' }), stop: () => proc.connected && proc.send({ type: 'stop' }) };
-}
-
-async function fleet(n: number, config: Record<string, unknown>): Promise<Child[]> {
-  const all = Array.from({ length: n }, () => spawnWorker(config));
-  await Promise.all(all.map((c) => c.ready));
-  return all;
-}
-
-function sum(tallies: Record<string, number>[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of tallies) for (const [k, v] of Object.entries(t)) out[k] = (out[k] ?? 0) + v;
-  return out;
-}
-
-async function seedExpired(server: OpenLoyaltyServer): Promise<void> {
-  const t = await server.issueTokens({ username, accessTokenTtlSec: -10 });
-  const store = redisTokenStore({ redis: raw, key: 'fleet', encryption: { key: encryptionKey } });
-  const storeKey = `openloyalty-admin:${server.url}:${username}`;
-  await store.set(storeKey, { tokens: completeTokenSet({ accessToken: t.token, refreshToken: t.refresh_token }, Date.now()), generation: 1 });
-  expect(await raw.exists(`fleet:{${storeKey}}:tokens`)).toBe(1);
-}
+const topology = (): Topology => ({ topology: 'single', port: redis.port });
+const fleet = (n: number, config: Record<string, unknown>): Promise<Child[]> => spawnFleet(topology(), n, config);
+const seedExpired = async (server: OpenLoyaltyServer): Promise<void> => {
+  await seed(server, raw);
+};
 
 beforeAll(async () => {
-  const missing = dists.filter((d) => !existsSync(d));
-  if (missing.length > 0) throw new Error(`build first (npx turbo run build --filter=@auth/redis-store...): missing ${missing.join(', ')}`);
+  assertBuilt();
   redis = await startRedis();
   raw = redis.client();
 });
 
 afterEach(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  children.clear();
+  killWorkers();
   await raw.flushall().catch(() => {});
 });
 

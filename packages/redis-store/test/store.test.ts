@@ -3,7 +3,7 @@ import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import { inspect } from 'node:util';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { redisTokenStore, StaleWriteError, type RedisTokenStore } from '../src/index.js';
+import { redisLimiter, redisTokenStore, StaleWriteError, type RedisTokenStore } from '../src/index.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 import { olAdmin } from './helpers/strategy.js';
 
@@ -221,6 +221,25 @@ describe('redisTokenStore: lock, lease and fencing', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TIMEOUT', name: 'TimeoutError' });
     expect(ran).toBe(false);
+  });
+
+  it('a waiter keeps waiting past waitTimeoutMs behind a healthy holder that waits for the rate budget, then adopts its tokens', async () => {
+    const budget = redisLimiter({ redis: redis.client({ maxRetriesPerRequest: 1 }), key: 'test', leaseMs: 150 })({ key: 'budget', max: 1, windowMs: 1_200 });
+    await budget.schedule(async () => {}); // the budget is spent for the next 1.2 s
+    const a = store({ leaseMs: 150, waitTimeoutMs: 400 });
+    const b = store({ leaseMs: 150, waitTimeoutMs: 400 });
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const first = a.coordinate('k', async () => {
+      holding();
+      // The holder's auth call waits about 1.2 s for a permit: three times the waiters' waitTimeoutMs.
+      await budget.schedule(() => a.set('k', { tokens: tokens(1), generation: 1 }));
+      return 'a renewed';
+    });
+    await held;
+    const second = b.coordinate('k', async (latest) => `b saw generation ${latest?.generation}`);
+    expect(await first).toBe('a renewed');
+    expect(await second).toBe('b saw generation 1');
   });
 
   it('stops waiting when the signal aborts', async () => {

@@ -125,6 +125,20 @@ describe('Redis going away and coming back', () => {
     expect(await raw.zcard('ghost:{rl:b}:calls')).toBe(0);
   });
 
+  it('a process already waiting behind a holder rides through Redis going away for a moment (a failover that lost the lock), then renews', async () => {
+    const raw = redis.client();
+    // The holder: its lock lives 60 s, and it is lost with the data (as on a primary that died before replicating).
+    await raw.set('ride:{k}:lock', 'holder-on-the-dead-primary', 'PX', 60_000);
+    const store = redisTokenStore({ redis: redis.client({ maxRetriesPerRequest: 1 }), key: 'ride', commandTimeoutMs: 300, waitTimeoutMs: 20_000 });
+    closers.push(() => store.close());
+    const waiting = store.coordinate('k', async (latest) => `renewed (saw ${latest?.generation ?? 'nothing'})`);
+    await new Promise((r) => setTimeout(r, 200));
+    await redis.kill();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await redis.start();
+    expect(await waiting).toBe('renewed (saw nothing)');
+  });
+
   it('cached tokens keep working while Redis is down; renewal fails typed, then works again when Redis is back', async () => {
     const store = redisTokenStore({ redis: redis.client({ maxRetriesPerRequest: 1 }), commandTimeoutMs: 500 });
     closers.push(() => store.close());
