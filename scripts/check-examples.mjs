@@ -77,7 +77,8 @@ const options = {
   types: ['node'],
   typeRoots: [join(root, 'node_modules/@types'), join(root, 'packages/core/node_modules/@types')],
   baseUrl: root,
-  paths: { '@auth/*': ['./packages/*/src/index.ts'] },
+  // As in tsconfig.base.json: the one subpath export before the catch-all.
+  paths: { '@auth/testing/browser': ['./packages/testing/src/browser.ts'], '@auth/*': ['./packages/*/src/index.ts'] },
   // Fragments are statements, not modules with a meaning of their own: unused names are fine.
   noUnusedLocals: false,
   allowUnreachableCode: true,

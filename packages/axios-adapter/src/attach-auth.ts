@@ -277,15 +277,17 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     const tokens = state.next ?? session.peekToken();
     // Hot path: a valid cached token is put on at once, without a promise.
     if (tokens !== undefined && !signal?.aborted) return dispatch(config, state, tokens, transport);
-    return bounded(config, 'waiting for a token', (s) => session.getToken(s && { signal: s })).then(
-      (fresh) => dispatch(config, state, fresh, transport),
+    // One deadline for every wait before this send (the token, then the limiter), not one each.
+    const started = Date.now();
+    return bounded(config, 'waiting for a token', (s) => session.getToken(s && { signal: s }), started).then(
+      (fresh) => dispatch(config, state, fresh, transport, started),
       (error: unknown) => {
         throw fail(error, config);
       },
     );
   };
 
-  const dispatch = (config: Config, state: RequestState, tokens: TokenSet, transport: AxiosAdapter): Promise<AxiosResponse> => {
+  const dispatch = (config: Config, state: RequestState, tokens: TokenSet, transport: AxiosAdapter, started?: number): Promise<AxiosResponse> => {
     state.token = tokens.accessToken;
     state.auth = authHeaders(tokens);
     state.next = undefined;
@@ -317,7 +319,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       own.fetchOptions = { ...(own.fetchOptions as object | undefined), redirect: 'manual' };
     }
     if (!limiter) return transport(config);
-    return bounded(config, 'waiting for the rate limiter', (s) => acquireSlot(limiter, s)).then(
+    return bounded(config, 'waiting for the rate limiter', (s) => acquireSlot(limiter, s), started).then(
       // A transport that throws instead of rejecting gives its slot back all the same.
       (release) => new Promise<AxiosResponse>((resolve) => resolve(transport(config))).finally(release),
       (error: unknown) => {
@@ -380,13 +382,16 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   };
 
   /**
-   * Runs one of the waits the adapter adds before sending (a token, the limiter) within the request's
-   * own `timeout`: axios starts that only in the transport. The signal still ends it with `ABORTED`.
+   * Runs one of the waits the adapter adds before sending (a token, the limiter) within what is left,
+   * since `started`, of the request's own `timeout`: axios starts that only in the transport. The
+   * signal still ends it with `ABORTED`.
    */
-  const bounded = <T>(config: Config, what: string, wait: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> => {
+  const bounded = <T>(config: Config, what: string, wait: (signal: AbortSignal | undefined) => Promise<T>, started = Date.now()): Promise<T> => {
     const signal = signalOf(config);
-    const ms = timeoutOf(config);
-    if (ms === 0) return wait(signal);
+    const timeout = timeoutOf(config);
+    if (timeout === 0) return wait(signal);
+    const ms = timeout - (Date.now() - started);
+    if (ms <= 0) return Promise.reject(timedOut(config, what));
     const ctl = new AbortController();
     let expired = false;
     const onAbort = () => ctl.abort(signal!.reason);

@@ -184,6 +184,26 @@ describe('issue 11: the axios adapter', () => {
       }
     });
 
+    it('waiting for a token and then for the limiter: one timeout for both waits, not one each', async () => {
+      const fresh = createAuthSession(openLoyaltyAdmin({ baseUrl: server.url, username: 'admin', password: 'password', rateLimit: { max: 20, windowMs: RATE_WINDOW_MS } }));
+      // The login takes >= 1.5 s; the first request then holds the only slot for >= 1.5 s more.
+      server.faults.add({ endpoint: 'login', fault: { kind: 'delay', ms: 1_500 } });
+      server.faults.add({ endpoint: 'api', fault: { kind: 'delay', ms: 1_500 } });
+      const api = axios.create({ baseURL: server.url });
+      attachAuth(api, fresh, { limiter: new Bottleneck({ maxConcurrent: 1 }) });
+      try {
+        const first = api.get('/api/echo');
+        // Its 2 s run out in the limiter, a second before the slot frees. (With a fresh 2 s for the
+        // limiter wait it got the slot and was sent.)
+        const error = await api.get('/api/echo', { timeout: 2_000 }).catch((e: unknown) => e);
+        isTimeout(error, /timeout of 2000ms exceeded while waiting for the rate limiter/);
+        expect((await first).status).toBe(200);
+        expect(server.counters.apiCalls).toBe(1);
+      } finally {
+        fresh.close();
+      }
+    });
+
     it('waiting for the limiter, and a Retry-After longer than the timeout', async () => {
       const limiter = new Bottleneck({ maxConcurrent: 1 });
       const api = axios.create({ baseURL: server.url });

@@ -167,7 +167,8 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, timeoutMs);
+      // A delay past 2^31 - 1 ms (Infinity: "no deadline") would fire at once.
+    }, Math.min(timeoutMs, 2_147_483_647));
     try {
       let res: Response;
       try {

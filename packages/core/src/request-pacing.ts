@@ -2,6 +2,7 @@ import type BottleneckTypes from 'bottleneck';
 import { loadBottleneck } from './bottleneck.js';
 import { AbortedError } from './errors.js';
 import { parseRetryAfter } from './http.js';
+import { sleep } from './sleep.js';
 
 // What the HTTP adapters share to pace API requests: a Bottleneck (or compatible) limiter that an
 // aborted request leaves at once, and bounded waiting on an API's 429 `Retry-After`.
@@ -62,17 +63,9 @@ export function rateLimitWait(policy: RetryPolicy, retryAfter: string | null | u
  * await waitUnlessAborted(1_000, request.signal);
  */
 export function waitUnlessAborted(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError('aborted while waiting to retry after HTTP 429', { operation: 'request', status: 429 }));
-    };
-    if (signal?.aborted) return onAbort();
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  // sleep chains timers: a plain setTimeout of more than 2^31 - 1 ms (a Retry-After of 25+ days) fires at once.
+  return sleep(ms, signal).catch(() => {
+    throw new AbortedError('aborted while waiting to retry after HTTP 429', { operation: 'request', status: 429 });
   });
 }
 

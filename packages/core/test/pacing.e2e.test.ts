@@ -99,3 +99,12 @@ it('slidingWindowLimiter: a call queued for a permit leaves at once when its sig
   expect(await patient).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) as number });
   expect(ran).toEqual(['first']);
 }, 5_000);
+
+it('a session timeoutMs beyond setTimeout\'s range (Infinity: no deadline) does not time every auth call out after 1 ms', async () => {
+  acme = await startAcme();
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), { timeoutMs: Number.POSITIVE_INFINITY, retry: { retries: 0 } });
+  // Before the fix setTimeout(Infinity) fired at once: TIMEOUT without an answer.
+  await expect(sess.getToken()).resolves.toMatchObject({ accessToken: expect.any(String) as string });
+  expect(acme.counters.logins).toBe(1);
+  sess.close();
+});

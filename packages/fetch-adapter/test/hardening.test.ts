@@ -141,5 +141,25 @@ describe('issue 11: the fetch adapter', () => {
       expect(waiting).toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/429/) });
       expect(server.counters.apiCalls).toBe(2);
     });
+
+    it("a Retry-After beyond setTimeout's range (46 days) is waited out, not retried at once", async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => void warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '4000000' } } });
+        const patient = createAuthFetch(session, { retryRateLimited: { maxRetryAfterMs: Number.POSITIVE_INFINITY } });
+        const ctl = new AbortController();
+        const waiting = patient(`${server.url}/api/echo`, { signal: ctl.signal }).catch((e: unknown) => e);
+        // Before the fix the timer overflowed to 1 ms: the retry was sent at once (and answered 200).
+        await new Promise((r) => setTimeout(r, 500));
+        ctl.abort();
+        expect(await waiting).toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/429/) });
+        expect(server.counters.apiCalls).toBe(1);
+        expect(warnings).not.toContain('TimeoutOverflowWarning');
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
   });
 });
