@@ -69,6 +69,7 @@ function clock() {
 function strategies(m) {
   return {
     'openloyalty-admin': {
+      module: 'olAdmin',
       pkg: '@auth/openloyalty-admin',
       kind: 'openloyalty',
       ttlMs: 86_400_000,
@@ -77,6 +78,7 @@ function strategies(m) {
       make: (srv, o = {}) => m.olAdmin.openLoyaltyAdmin({ baseUrl: srv.url, username: 'admin', password: o.password ?? PASSWORDS.admin, ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}) }),
     },
     'openloyalty-member': {
+      module: 'olMember',
       pkg: '@auth/openloyalty-member',
       kind: 'openloyalty',
       ttlMs: 86_400_000,
@@ -87,6 +89,7 @@ function strategies(m) {
         m.olMember.openLoyaltyMember({ baseUrl: srv.url, storeCode: 'default', username: 'member@example.com', password: o.password ?? PASSWORDS.member, ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}) }),
     },
     'datarhei-password': {
+      module: 'drPassword',
       pkg: '@auth/datarhei-password',
       kind: 'datarhei',
       ttlMs: 600_000,
@@ -94,6 +97,7 @@ function strategies(m) {
       make: (srv, o = {}) => m.drPassword.datarheiPassword({ baseUrl: srv.url, username: 'admin', password: o.password ?? PASSWORDS.datarhei }),
     },
     'datarhei-auth0': {
+      module: 'drAuth0',
       pkg: '@auth/datarhei-auth0',
       kind: 'datarhei-auth0',
       ttlMs: 600_000,
@@ -145,7 +149,8 @@ export function buildScenarios(m) {
   const { createAuthSession, isAuthError } = m.core;
   const list = [];
   const add = (name, packages, run) => list.push({ name, packages, run });
-  const strats = strategies(m);
+  // a runtime is handed the strategies it can run: the others' scenarios are not built
+  const strats = Object.fromEntries(Object.entries(strategies(m)).filter(([, s]) => m[s.module]));
   const kinds = clients(m);
 
   for (const [sname, s] of Object.entries(strats)) {
@@ -302,7 +307,7 @@ export function buildScenarios(m) {
   }
 
   // API keys: no auth call ever, a rejected key is replayed once and never loops.
-  for (const [cname, c] of Object.entries(kinds)) {
+  for (const [cname, c] of Object.entries(m.olApiKey ? kinds : {})) {
     const pkgs = ['@auth/core', c.pkg, '@auth/openloyalty-api-key'];
     const prefix = `openloyalty-api-key + ${cname}`;
     const setup = async (ctl) => {
