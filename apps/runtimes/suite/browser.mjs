@@ -5,4 +5,4 @@ import { runConformance } from './conformance.mjs';
 import { modules } from './modules.mjs';
 
 const { drAuth0: _omitted, ...browserModules } = modules;
-globalThis.runConformance = (control) => runConformance({ control, modules: browserModules });
+globalThis.runConformance = (control) => runConformance({ control, modules: { ...browserModules, browser: true } });

@@ -333,6 +333,20 @@ export function buildScenarios(m) {
       eq(n.apiRejected, 10, 'rejected calls (each request once, then one replay)');
       session.close();
     });
+    // Browsers follow redirects themselves and keep custom headers (see the fetch adapter's README).
+    if (!m.browser) {
+      add(`${prefix}: no key across a redirect to a foreign origin`, pkgs, async (ctl) => {
+        const cap = await ctl.start('capture');
+        const api = await ctl.start('redirector', { to: `${cap.url}/collect` });
+        const session = createAuthSession(m.olApiKey.openLoyaltyApiKey({ baseUrl: api.url, apiKey: API_KEY }));
+        eq(await c.make(session, api.url).send('/api/echo'), 200, 'answer after the redirect');
+        const seen = await ctl.captured(cap.id);
+        eq(seen.length, 1, 'requests captured');
+        eq(seen[0].xAuthToken, null, 'X-AUTH-TOKEN at the foreign origin');
+        eq(seen[0].authorization, null, 'Authorization at the foreign origin');
+        session.close();
+      });
+    }
     add(`${prefix}: no key to a foreign origin`, pkgs, async (ctl) => {
       const { client, session } = await setup(ctl);
       const cap = await ctl.start('capture');

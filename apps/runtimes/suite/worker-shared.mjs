@@ -7,7 +7,7 @@ import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
 
 /* global SHARED_CONFIG */
 const config = SHARED_CONFIG;
-const session = createAuthSession(openLoyaltyAdmin({ baseUrl: config.url, username: 'admin', password: 'password' }), { retry: { baseDelayMs: 5 } });
+const session = createAuthSession(openLoyaltyAdmin({ baseUrl: config.url, username: 'admin', password: 'password', ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}) }), { retry: { baseDelayMs: 5 } });
 const authFetch = createAuthFetch(session);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -133,6 +133,17 @@ export async function startControl(opts: { wrap?: (url: string) => Promise<{ url
       entries.set(id, { kind: 'capture', server, seen, url: server.url, closers });
       return { id, url: server.url };
     }
+    if (kind === 'redirector') {
+      // answers every request with a 307 to `options.to` (an API that redirects elsewhere)
+      const to = String(options.to);
+      const server = await listen((req, res) => {
+        res.writeHead(req.method === 'OPTIONS' ? 204 : 307, { ...CORS, ...(req.method === 'OPTIONS' ? {} : { location: to }) });
+        res.end();
+      });
+      closers.push(() => server.close());
+      entries.set(id, { kind: 'capture', server, seen: [], url: server.url, closers });
+      return { id, url: server.url };
+    }
     throw new Error(`unknown kind ${kind}`);
   };
 

@@ -4,7 +4,7 @@ import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bundle, startWorkerd, type Workerd } from './runtimes.js';
 
-let running: { ol: OpenLoyaltyServer; worker: Workerd }[] = [];
+const running: { ol: OpenLoyaltyServer; worker: Workerd }[] = [];
 afterEach(async () => {
   for (const r of running.splice(0)) {
     await r.worker.close();
