@@ -29,8 +29,10 @@ function matrix(runtime: string, names: string[], run: (control: Control) => Pro
     let failure: unknown;
     beforeAll(async () => {
       control = await startControl(runtime === 'Chromium' ? { wrap: corsProxy } : {});
+      const started = Date.now();
       try {
         results = await run(control);
+        console.log(`${runtime}: ${results.length} scenarios in ${Math.round((Date.now() - started) / 1000)} s`);
         all[runtime] = results;
       } catch (e) {
         failure = e;
