@@ -12,6 +12,21 @@ export default tseslint.config(
     },
   },
   {
+    // The conformance suite runs unchanged on every runtime: only these globals exist for it.
+    files: ['apps/runtimes/suite/conformance.mjs'],
+    languageOptions: { globals: { fetch: 'readonly', URL: 'readonly', AbortController: 'readonly', setTimeout: 'readonly' } },
+  },
+  {
+    // Its per-runtime runners add what their runtime hands them (Deno and process are read off globalThis).
+    files: ['apps/runtimes/suite/*.mjs'],
+    ignores: ['apps/runtimes/suite/conformance.mjs'],
+    languageOptions: { globals: { URL: 'readonly', Response: 'readonly', setTimeout: 'readonly', console: 'readonly' } },
+  },
+  {
+    files: ['apps/runtimes/scripts/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
     // The core, the fetch adapter and the browser store run in browsers and edge runtimes: no Node built-ins.
     files: ['packages/core/src/**', 'packages/fetch-adapter/src/**', 'packages/browser-store/src/**'],
     rules: {

@@ -151,6 +151,8 @@ class Session implements AuthSession {
   /** Resolved promise of the current tokens: the fast path returns it without allocating. */
   #cached: Promise<TokenSet> | undefined;
   #flight: Promise<TokenSet> | undefined;
+  /** Flights that have not settled yet (see #join: a waiter can be refused one that never will). */
+  readonly #unsettled = new WeakSet<Promise<TokenSet>>();
   #loaded: Promise<void> | undefined;
   /** After a failed refresh-ahead, the next attempt waits until this time (the token is still valid). */
   #backgroundRetryAt = 0;
@@ -208,7 +210,7 @@ class Session implements AuthSession {
         return tokens;
       }
     }
-    return this.#join(this.#renew('auto'), opts?.signal);
+    return this.#join(this.#renew('auto'), opts?.signal, 'auto');
   }
 
   async tokenRejected(accessToken: string, opts?: GetTokenOptions): Promise<TokenSet> {
@@ -219,18 +221,18 @@ class Session implements AuthSession {
     this.#emitter.emit('rejected', { strategy: this.strategy.name, generation: this.#generation, stale });
     // The current token is dead even if the renewal in flight fails: never serve it again.
     if (!stale) this.#invalidate();
-    if (this.#flight) return this.#join(this.#flight, opts?.signal);
+    if (this.#flight) return this.#join(this.#flight, opts?.signal, 'refresh');
     if (stale && this.#generation > this.#rejectedGeneration) return current;
     this.#invalidate();
-    return this.#join(this.#renew('refresh'), opts?.signal);
+    return this.#join(this.#renew('refresh'), opts?.signal, 'refresh');
   }
 
   login(opts?: GetTokenOptions): Promise<TokenSet> {
-    return this.#join(this.#renew('login'), opts?.signal);
+    return this.#join(this.#renew('login'), opts?.signal, 'login');
   }
 
   refresh(opts?: GetTokenOptions): Promise<TokenSet> {
-    return this.#join(this.#renew('refresh'), opts?.signal);
+    return this.#join(this.#renew('refresh'), opts?.signal, 'refresh');
   }
 
   async logout(): Promise<void> {
@@ -346,9 +348,11 @@ class Session implements AuthSession {
   /** Starts a renewal unless one is in flight: the single-flight point of the session. */
   #renew(kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
     if (this.#flight) return this.#flight;
-    const flight = this.#runRenewal(kind).finally(() => {
+    const flight: Promise<TokenSet> = this.#runRenewal(kind).finally(() => {
+      this.#unsettled.delete(flight);
       if (this.#flight === flight) this.#flight = undefined;
     });
+    this.#unsettled.add(flight);
     // Callers may all have given up (aborted); the flight's failure must not become unhandled.
     flight.catch(() => {});
     this.#flight = flight;
@@ -503,8 +507,19 @@ class Session implements AuthSession {
   }
 
   /** Waits for a shared promise, letting this caller alone give up when its signal fires. */
-  #join(promise: Promise<TokenSet>, signal: AbortSignal | undefined): Promise<TokenSet> {
-    return signal ? untilAborted(promise, signal, () => new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name })) : promise;
+  #join(flight: Promise<TokenSet>, signal: AbortSignal | undefined, kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
+    // Cloudflare Workers: I/O belongs to the request that started it. When that request ends first
+    // (it gave up, its client left), its login never settles, and the runtime rejects any other
+    // request awaiting it. A flight that rejects while still unsettled is such a refusal, never the
+    // renewal's own outcome (that settles the flight first): drop it and renew in this caller's
+    // request; the other refused waiters join that one.
+    const waited = flight.catch((error: unknown) => {
+      if (!this.#unsettled.has(flight)) throw error;
+      if (this.#flight === flight) this.#flight = undefined;
+      if (this.#cached !== undefined && this.#now() < this.#renewAt) return this.#cached;
+      return this.#renew(kind);
+    });
+    return signal ? untilAborted(waited, signal, () => new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name })) : waited;
   }
 }
 
