@@ -137,6 +137,7 @@ export interface CorsProxy extends RunningServer {
  * answer a request first (return `true`), e.g. a redirect the API origin itself sends.
  *
  * @example
+ * import { corsProxy } from '@auth/testing/browser';
  * const api = await corsProxy(server.url, { routes: (req, res) => req.url === '/moved' && (res.writeHead(302, { location: '/api/echo' }).end(), true) });
  * expect(api.seen.filter((r) => r.headers.authorization)).toEqual([]);
  */
@@ -177,6 +178,7 @@ export interface CapturingServer extends RunningServer {
  * ones), and records everything that reaches it.
  *
  * @example
+ * import { capturingServer } from '@auth/testing/browser';
  * const foreign = await capturingServer({ allowHeaders: ['x-auth-token'] });
  * expect(foreign.seen.filter((r) => r.headers['x-auth-token'])).toEqual([]);
  */
@@ -198,8 +200,13 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
  * Launches headless Chromium (`CHROMIUM_PATH`, default Debian's `/usr/bin/chromium`) through playwright-core.
  *
  * @example
+ * import { launchChromium, openPage } from '@auth/testing/browser';
  * const browser = await launchChromium();
- * try { ... } finally { await browser.close(); }
+ * try {
+ *   await openPage(browser, 'http://127.0.0.1:8080/');
+ * } finally {
+ *   await browser.close();
+ * }
  */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
