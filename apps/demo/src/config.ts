@@ -31,6 +31,8 @@ export interface DemoConfig {
   /** Forced logins in the rate-limit step. Default 25 (two windows of 20). */
   burst: number;
   help: boolean;
+  /** `--browser`: instead of the tour, the browser part (a page of several tabs on the embedded server). */
+  browser?: { tabs: number; accessTokenTtlSec: number };
 }
 
 /** A problem with what the user gave us: printed as one line, exit code 2. */
@@ -61,12 +63,20 @@ export const OPTIONS = {
   auth0ClientSecret: { flag: '', env: 'AUTH0_CLIENT_SECRET', secret: true, help: 'Auth0 client secret (env or prompt)' },
   auth0Audience: { flag: '--auth0-audience', env: 'AUTH0_AUDIENCE', help: 'Auth0 API audience' },
   burst: { flag: '--burst', env: 'DEMO_BURST', help: 'forced logins in the rate-limit step (default 25)' },
+  tabs: { flag: '--tabs', env: 'DEMO_TABS', help: 'with --browser: tabs (frames) of the app, 2 to 8 (default 4)' },
+  accessTtl: { flag: '--access-ttl', env: 'DEMO_ACCESS_TTL', help: 'with --browser: access-token lifetime in seconds, 6 to 86400 (default 20)' },
 } satisfies Record<string, Option>;
 
 type Key = keyof typeof OPTIONS;
 
 export function usage(): string {
-  const lines = ['Usage: pnpm demo [-- options]', '', 'Runs the tour on embedded reference servers, or on real ones:', ''];
+  const lines = [
+    'Usage: pnpm demo [-- options]',
+    '',
+    'Runs the tour on embedded reference servers, or on real ones:',
+    '',
+    `  ${'--browser'.padEnd(34)} ${''.padEnd(28)} instead: a page on 127.0.0.1 with several tabs of one browser app (embedded server)`,
+  ];
   for (const o of Object.values(OPTIONS) as Option[]) lines.push(`  ${(o.flag ? `${o.flag} <value>` : '').padEnd(34)} ${o.env.padEnd(28)} ${o.help}`);
   lines.push('', 'Secrets are read from the environment, or prompted for without echo when stdin is a terminal.');
   return lines.join('\n');
@@ -82,11 +92,16 @@ export async function readConfig(argv: string[], env: Record<string, string | un
   const given: Partial<Record<Key, string>> = {};
   const byFlag = new Map<string, Key>((Object.entries(OPTIONS) as [Key, Option][]).filter(([, o]) => o.flag).map(([k, o]) => [o.flag, k]));
   let help = false;
+  let browser = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     if (arg === '--') continue;
     if (arg === '--help' || arg === '-h') {
       help = true;
+      continue;
+    }
+    if (arg === '--browser') {
+      browser = true;
       continue;
     }
     const eq = arg.indexOf('=');
@@ -112,12 +127,19 @@ export async function readConfig(argv: string[], env: Record<string, string | un
     return v;
   };
 
-  const burstText = get('burst') ?? '25';
-  const burst = Number(burstText);
-  if (!Number.isInteger(burst) || burst < 1 || burst > 200) throw new DemoConfigError(`--burst must be a whole number from 1 to 200 (got ${JSON.stringify(burstText)})`);
+  const burst = whole(get('burst') ?? '25', OPTIONS.burst.flag, 1, 200);
 
   const config: DemoConfig = { burst, help };
   if (help) return config;
+
+  const browserOnly = (['tabs', 'accessTtl'] as const).filter((k) => given[k]);
+  if (!browser && browserOnly.length) throw new DemoConfigError(`${OPTIONS[browserOnly[0]!].flag} goes with --browser`);
+  if (browser) {
+    const real = (['openloyaltyUrl', 'datarheiUrl'] as const).find((k) => get(k));
+    if (real) throw new DemoConfigError(`--browser runs on the embedded OpenLoyalty server only (drop ${OPTIONS[real].flag} / ${OPTIONS[real].env})`);
+    config.browser = { tabs: whole(get('tabs') ?? '4', OPTIONS.tabs.flag, 2, 8), accessTokenTtlSec: whole(get('accessTtl') ?? '20', OPTIONS.accessTtl.flag, 6, 86_400) };
+    return config;
+  }
 
   const olUrl = get('openloyaltyUrl');
   if (olUrl) {
@@ -154,6 +176,12 @@ export async function readConfig(argv: string[], env: Record<string, string | un
     }
   }
   return config;
+}
+
+function whole(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new DemoConfigError(`${flag} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  return n;
 }
 
 function httpUrl(text: string, flag: string, keepPath = false): string {

@@ -84,6 +84,15 @@ describe('configuration', () => {
     await expect(readConfig(['--openloyalty-password', 'x'], {})).rejects.toThrow(/unknown option --openloyalty-password/);
   });
 
+  it('--browser: its own options, on the embedded server only', async () => {
+    expect((await readConfig(['--', '--browser'], {})).browser).toEqual({ tabs: 4, accessTokenTtlSec: 20 });
+    expect((await readConfig(['--browser', '--tabs', '3', '--access-ttl=60'], {})).browser).toEqual({ tabs: 3, accessTokenTtlSec: 60 });
+    expect((await readConfig([], {})).browser).toBeUndefined();
+    await expect(readConfig(['--tabs', '3'], {})).rejects.toThrow(new DemoConfigError('--tabs goes with --browser'));
+    await expect(readConfig(['--browser', '--tabs', '12'], {})).rejects.toThrow(new DemoConfigError('--tabs must be a whole number from 2 to 8 (got "12")'));
+    await expect(readConfig(['--browser'], { OPENLOYALTY_URL: 'https://ol.example.test' })).rejects.toThrow(/--browser runs on the embedded OpenLoyalty server only/);
+  });
+
   it('asks for a missing secret through the prompt, and names the variable when it cannot ask', async () => {
     const asked: string[] = [];
     const config = await readConfig(['--datarhei-url', 'http://127.0.0.1:1', '--datarhei-user', 'admin'], {}, async (q) => {

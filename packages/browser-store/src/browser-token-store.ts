@@ -327,15 +327,12 @@ class Store implements BrowserTokenStore {
           if (written !== undefined) await this.#mark(key, written, locks);
         }
       })
-      .then(
-        (result) => result as T,
-        (error: unknown) => {
-          settle();
-          if (timedOut) throw new TimeoutError(`browser-store: waited ${this.#waitTimeoutMs} ms for another tab to renew the tokens of "${key}"`, { timeoutMs: this.#waitTimeoutMs });
-          if (waiting.signal.aborted) throw new AbortedError('browser-store: aborted while waiting for the renewal lock');
-          throw error;
-        },
-      );
+      .catch((error: unknown) => {
+        settle();
+        if (timedOut) throw new TimeoutError(`browser-store: waited ${this.#waitTimeoutMs} ms for another tab to renew the tokens of "${key}"`, { timeoutMs: this.#waitTimeoutMs });
+        if (waiting.signal.aborted) throw new AbortedError('browser-store: aborted while waiting for the renewal lock');
+        throw error;
+      }) as Promise<T>;
   }
 
   /**

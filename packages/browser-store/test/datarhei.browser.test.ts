@@ -7,8 +7,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createDatarheiServer, listen, sendJson, type DatarheiServer, type RunningServer } from '@auth/testing';
+import { bundleForBrowser, corsProxy, launchChromium, openPage, servePage } from '@auth/testing/browser';
 import type { App } from './fixtures/app.js';
-import { bundleForBrowser, corsProxy, launchChromium, openTab, serveFiles } from './harness/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const ADMIN = { username: 'admin', password: 'C0re-Secret-From-The-Form' };
@@ -32,7 +32,7 @@ beforeAll(async () => {
   tenant = await auth0Tenant();
   auth0Core = await createDatarheiServer({ failedLoginDelayMs: 5, auth0Tenants: [{ issuer: `${tenant.url}/`, users: ['user-42'] }] });
   auth0Api = await corsProxy(auth0Core.url);
-  site = await serveFiles({ '/': { type: 'text/html', body: '<!doctype html><title>core ui</title><script type="module" src="/app.js"></script>' }, '/app.js': { type: 'text/javascript', body: code } });
+  site = await servePage({ files: { '/': { type: 'text/html', body: '<!doctype html><title>core ui</title><script type="module" src="/app.js"></script>' }, '/app.js': { type: 'text/javascript', body: code } } });
   browser = await launchChromium();
   context = await browser.newContext();
 }, 60_000);
@@ -60,7 +60,12 @@ async function auth0Tenant(): Promise<RunningServer & { minted: number }> {
 }
 
 const url = () => `${site.url}/?${new URLSearchParams({ api: api.url, strategy: 'datarhei', prefix: 'core-ui' })}`;
-const open = () => openTab(context, url(), "'app' in window");
+/** A tab of `target` on `url`, its uncaught page errors in `errors`. */
+async function openTab(target: BrowserContext, url: string): Promise<Page & { errors: string[] }> {
+  const { page, errors } = await openPage(target, url, { ready: "'app' in window" });
+  return Object.assign(page, { errors });
+}
+const open = () => openTab(context, url());
 const answerWith = (tab: Page, c: typeof ADMIN | undefined) => tab.evaluate((c) => void (app.state.credentials = c), c);
 const burst = (tab: Page, n: number) => tab.evaluate((n) => app.burst(n), n);
 const exported = (tab: Page) => tab.evaluate(() => app.session.exportTokens());
@@ -122,7 +127,7 @@ describe('datarhei Core admin UI in Chromium tabs', () => {
     const context2 = await browser.newContext();
     const url2 = `${site.url}/?${new URLSearchParams({ api: auth0Api.url, strategy: 'datarhei-auth0', idp: tenant.url, prefix: 'core-auth0' })}`;
     const tabs = [];
-    for (let i = 0; i < 3; i += 1) tabs.push(await openTab(context2, url2, "'app' in window"));
+    for (let i = 0; i < 3; i += 1) tabs.push(await openTab(context2, url2));
     expect((await burst(tabs[0]!, 5)).ok).toBe(5);
     expect((await Promise.all(tabs.slice(1).map((t) => burst(t, 5)))).map((r) => r.ok)).toEqual([5, 5]);
     expect(auth0Core.counters).toMatchObject({ auth0Logins: 1, refreshes: 0 });

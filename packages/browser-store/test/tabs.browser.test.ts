@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { createOpenLoyaltyServer, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
+import { bundleForBrowser, capturingServer, corsProxy, launchChromium, openPage, servePage, type CapturingServer, type CorsProxy, type PageFile, type PageServer } from '@auth/testing/browser';
 import type { App, BurstResult } from './fixtures/app.js';
-import { bundleForBrowser, corsProxy, launchChromium, openTab, recorder, serveFiles, type ProxiedRequest } from './harness/index.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const MEMBER = { username: 'member@example.com', password: 'Wr1tten-Only-In-The-Form' };
@@ -16,12 +16,12 @@ type Tab = Page & { errors: string[] };
 declare const app: App;
 
 let server: OpenLoyaltyServer;
-let api: RunningServer & { seen: ProxiedRequest[] };
-let site: RunningServer;
-let third: RunningServer & { seen: ProxiedRequest[] };
+let api: CorsProxy;
+let site: PageServer;
+let third: CapturingServer;
 let browser: Browser;
 let context: BrowserContext;
-let files: Record<string, { type: string; body: string }>;
+let files: Record<string, PageFile>;
 
 const PAGE = `<!doctype html><title>member app</title>
 <script>
@@ -36,9 +36,9 @@ beforeAll(async () => {
   const code = await bundleForBrowser({ entry: fileURLToPath(new URL('./fixtures/app.ts', import.meta.url)), alias: { '@auth/browser-store': dist } });
   server = await createOpenLoyaltyServer({ stores: { default: [MEMBER] }, accessTokenTtlSec: 3_600, rateLimit: false });
   api = await corsProxy(server.url);
-  third = await recorder();
+  third = await capturingServer();
   files = { '/': { type: 'text/html', body: PAGE }, '/app.js': { type: 'text/javascript', body: code } };
-  site = await serveFiles(files);
+  site = await servePage({ files });
   // A page whose <base href> points at another origin (the app script itself is loaded by absolute URL).
   files['/based'] = { type: 'text/html', body: `<!doctype html><title>based</title><script type="module" src="${site.url}/app.js"></script><base href="${third.url}/based/">` };
   browser = await launchChromium();
@@ -60,7 +60,12 @@ afterEach(async () => {
 });
 
 const appUrl = (query: Record<string, string> = {}) => `${site.url}/?${new URLSearchParams({ api: api.url, ...query })}`;
-const open = (query?: Record<string, string>) => openTab(context, appUrl(query), 'window.app !== undefined');
+/** A tab of the context on `url`, its uncaught page errors in `errors`. */
+async function openTab(url: string): Promise<Tab> {
+  const { page, errors } = await openPage(context, url, { ready: 'window.app !== undefined' });
+  return Object.assign(page, { errors });
+}
+const open = (query?: Record<string, string>) => openTab(appUrl(query));
 
 /** Fills the "login form" of a tab: what its credentials callback answers from now on (undefined: closed). */
 const answerWith = (tab: Page, credentials: typeof MEMBER | undefined) => tab.evaluate((c) => void (app.state.credentials = c), credentials);
@@ -159,7 +164,7 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(total(results)).toMatchObject({ ok: 0, failed: 10 });
     expect(new Set(total(results).errors)).toEqual(new Set(['CREDENTIALS_REQUIRED']));
     // Nothing reached the API with a token after the logout (a login form cancelled: no login either).
-    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
+    expect(api.seen.slice(sentBefore).filter((r) => r.headers.authorization !== undefined)).toEqual([]);
     for (const tab of others) expect(await asked(tab)).toBeGreaterThanOrEqual(1);
     expect(await leaving.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('app:')))).toEqual([]);
   }, 90_000);
@@ -282,7 +287,7 @@ describe('member app in several Chromium tabs (one context)', () => {
 
   it('a page with <base href> to another origin, and a cross-origin fetch, never carry the token', async () => {
     await tabs(1);
-    const tab = await openTab(context, `${site.url}/based?${new URLSearchParams({ api: api.url })}`, 'window.app !== undefined');
+    const tab = await openTab(`${site.url}/based?${new URLSearchParams({ api: api.url })}`);
     expect(await tab.evaluate(() => document.baseURI)).toBe(`${third.url}/based/`);
     const statuses = await tab.evaluate(async (thirdUrl) => {
       const own = await app.authFetch(`${app.api}/api/echo`);
@@ -291,8 +296,8 @@ describe('member app in several Chromium tabs (one context)', () => {
       return [own.status, relative.status, absolute.status];
     }, third.url);
     expect(statuses).toEqual([200, 200, 200]);
-    expect(api.seen.at(-1)?.authorization).toMatch(/^Bearer /);
-    expect(third.seen.map((r) => [r.method, r.path, r.authorization])).toEqual([
+    expect(api.seen.at(-1)?.headers.authorization).toMatch(/^Bearer /);
+    expect(third.seen.map((r) => [r.method, r.url, r.headers.authorization])).toEqual([
       ['GET', '/based/relative-under-base', undefined],
       ['GET', '/elsewhere', undefined],
     ]);
