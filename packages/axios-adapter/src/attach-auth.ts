@@ -1,6 +1,6 @@
 import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { isAuthError, RequestFlow, TimeoutError, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type RequestRun, type RunOptions, type TokenSet } from '@auth/core';
-import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
+import { isAuthError, RequestFlow, withContext, TimeoutError, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type RequestRun, type RunOptions, type TokenSet } from '@auth/core';
+import { hide, redactHeaders, redactRequest } from './redact.js';
 import { targetCheck } from './request-url.js';
 
 declare module 'axios' {

@@ -142,7 +142,7 @@ export class RequestFlow {
  * What a {@link RequestRun} knows of its request.
  *
  * @example
- * flow.start({ signal, timeoutMs: 5_000, replayable: true, timedOut: (what, ms) => new Error(`${what} (${ms} ms)`) });
+ * flow.start({ signal, timeoutMs: 5_000, replayable: true, timedOut: (what: string, ms: number) => new Error(`${what} (${ms} ms)`) });
  */
 export interface RunOptions {
   signal?: AbortSignal | null;

@@ -1,7 +1,21 @@
-import { RequestFlow, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
+import { RequestFlow, withContext, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
 import { discard, isReplayableBody, isRequest } from './body.js';
-import { withRequest } from './context.js';
 import { followRedirects, isRedirect, type RedirectChain } from './redirects.js';
+
+/**
+ * What an auth error says about the request it stopped: no headers, no body.
+ *
+ * @example
+ * try {
+ *   await authFetch(url);
+ * } catch (error) {
+ *   if (isAuthError(error)) console.error(error.code, (error as AuthError & { request?: RequestContext }).request?.url);
+ * }
+ */
+export interface RequestContext {
+  method: string;
+  url: string;
+}
 
 /**
  * Exactly the signature of the global `fetch`.
@@ -146,7 +160,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
         response = undefined;
       }
     } catch (error) {
-      throw withRequest(error, { method: method.toUpperCase(), url: href });
+      throw withContext(error, { request: { method: method.toUpperCase(), url: href } satisfies RequestContext });
     }
   }
 
