@@ -1,6 +1,6 @@
 import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { acquireSlot, isAuthError, rateLimitWait, TimeoutError, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type ResponseInfo, type TokenSet } from '@auth/core';
-import { hide, redactHeaders, redactRequest, withContext } from './redact.js';
+import { isAuthError, RequestFlow, withContext, TimeoutError, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type RequestRun, type RunOptions, type TokenSet } from '@auth/core';
+import { hide, redactHeaders, redactRequest } from './redact.js';
 import { targetCheck } from './request-url.js';
 
 declare module 'axios' {
@@ -47,21 +47,6 @@ export interface AttachAuthOptions {
 // keys when it merges a config, and a replay goes through that merge).
 let attachments = 0;
 
-/** The auth headers of one token set, worked out once per token set. */
-interface AuthHeaders {
-  readonly pairs: readonly (readonly [string, string])[];
-  readonly names: readonly string[];
-  /**
-   * Whether the names are lower case and the values need none of AxiosHeaders' sanitizing: then
-   * they are assigned directly, skipping a regex pass over the token.
-   */
-  readonly clean: boolean;
-  /** Whether a header other than `Authorization` carries the credentials (which transports keep on any redirect). */
-  readonly custom: boolean;
-}
-
-const NO_HEADERS: AuthHeaders = { pairs: [], names: [], clean: true, custom: false };
-
 let nodeHttp: AxiosAdapter | null | undefined;
 /** axios' Node transport (follow-redirects), whose redirects `beforeRedirect` sees; `null` where there is none. */
 function nodeHttpAdapter(): AxiosAdapter | null {
@@ -105,9 +90,6 @@ function isFetchTransport(transport: AxiosAdapter, state: { inner: AxiosRequestC
 /** Browsers and workers answer a manual redirect opaquely: there the runtime must follow redirects. */
 const browserLike = typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
 
-/** The longest delay a timer can take (2^31 - 1 ms); a longer one would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /** What a Node transport object of the caller's (`config.transport`, e.g. `followRedirects.http`) offers. */
 interface NodeTransport {
   request(options: Record<string, unknown>, callback?: (...args: unknown[]) => void): unknown;
@@ -115,14 +97,9 @@ interface NodeTransport {
 
 type BeforeRedirect = AxiosRequestConfig['beforeRedirect'];
 
-/** What the adapter remembers of one request. The token is in a private field: never printed or serialized. */
+/** What the adapter keeps of one request besides the core's run: the host's hooks ours wrap while it is in flight. */
 class RequestState {
-  #token = '';
-  auth: AuthHeaders = NO_HEADERS;
-  replayed = false;
-  rateLimitRetries = 0;
-  /** Tokens the next send must carry (set before a replay). */
-  next: TokenSet | undefined;
+  readonly run: RequestRun;
   /** The request's own transport and `beforeRedirect`, which ours wrap while the request is in flight. */
   readonly inner: AxiosRequestConfig['adapter'];
   readonly beforeRedirect: BeforeRedirect;
@@ -130,26 +107,16 @@ class RequestState {
   hook: BeforeRedirect;
   /** The caller's `maxRedirects` and `fetchOptions`, while ours are in force (see `dispatch`). */
   capped: { maxRedirects: unknown; fetchOptions: unknown; hadMax: boolean; hadFetch: boolean } | undefined;
-  /** This send was redirected to where the token may not go: later hops and the answer are not ours. */
-  crossed = false;
   /** The caller's `config.transport` and ours around it (see `dispatch`). */
   transport: NodeTransport | undefined;
   wrapped: NodeTransport | undefined;
-  constructor(inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
+  constructor(run: RequestRun, inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
+    this.run = run;
     this.inner = inner;
     this.beforeRedirect = beforeRedirect;
   }
-  get names(): readonly string[] {
-    return this.auth.names;
-  }
-  get token(): string {
-    return this.#token;
-  }
-  set token(value: string) {
-    this.#token = value;
-  }
-  toJSON(): Record<string, unknown> {
-    return { replayed: this.replayed, rateLimitRetries: this.rateLimitRetries };
+  toJSON(): unknown {
+    return this.run.toJSON();
   }
 }
 
@@ -188,11 +155,9 @@ interface RedirectOptions {
  * detach();
  */
 export function attachAuth(instance: AxiosInstance, session: AuthSession, options: AttachAuthOptions = {}): () => void {
-  const origins = options.origins;
   const skip = options.skip;
-  const limiter = toLimiter(options.limiter);
-  const retry429 = toRetryPolicy(options.retryRateLimited);
-  const mayAuthorize = targetCheck((url) => session.mayAuthorize(url, origins), origins);
+  const flow = new RequestFlow(session, options);
+  const mayAuthorize = targetCheck((url) => flow.mayCarry(url), options.origins);
   const STATE = `__authAdapterState${(attachments += 1)}`;
   const stateOf = (config: Config): RequestState | undefined => (config as unknown as Record<string, RequestState | undefined>)[STATE];
   const setState = (config: Config, state: RequestState | undefined): void => {
@@ -200,39 +165,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     else delete (config as unknown as Record<string, RequestState | undefined>)[STATE];
   };
 
-  // session.authorize() builds a header object; reuse it while the token set is the same.
-  let lastTokens: TokenSet | undefined;
-  let lastAuth = NO_HEADERS;
-  // Header values this adapter has set (the latest token sets'), so that a finished config reused
-  // for another origin loses them even after a renewal. Updated once per token set.
-  const applied = new Set<string>();
-  const appliedNames = new Set<string>();
-
-  const authHeaders = (tokens: TokenSet): AuthHeaders => {
-    if (tokens !== lastTokens) {
-      const pairs = Object.entries(session.authorize(tokens));
-      const clean = pairs.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
-      lastAuth = { pairs, names: pairs.map(([name]) => name), clean, custom: pairs.some(([name]) => name.toLowerCase() !== 'authorization') };
-      lastTokens = tokens;
-      for (const [name, value] of pairs) {
-        appliedNames.add(name);
-        applied.add(value);
-        // Bounded: tokens older than this many renewals have long expired.
-        if (applied.size > 16) applied.delete(applied.values().next().value!);
-      }
-    }
-    return lastAuth;
-  };
-
   /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
   const stripOurs = (config: Config): Config => {
     const headers = config.headers;
-    if (headers && typeof headers.get === 'function') {
-      for (const name of appliedNames) {
-        const value = headers.get(name);
-        if (typeof value === 'string' && applied.has(value)) headers.delete(name);
-      }
-    }
+    if (headers && typeof headers.get === 'function') for (const name of flow.appliedNames) if (flow.isApplied(headers.get(name))) headers.delete(name);
     return config;
   };
 
@@ -240,15 +176,14 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const claims = (config: Config): boolean => config.skipAuth !== true && mayAuthorize(config) && (skip === undefined || !skip(config));
 
   /**
-   * The request interceptor only claims the request: it is ours if it goes to an origin that may
-   * carry the token and is not opted out. It never waits (everything that may wait happens in
-   * `send`), so it is one of axios' synchronous interceptors: with no asynchronous interceptor of
-   * yours, the request reaches the transport in the same turn as `api.get()`.
+   * The request interceptor only claims the request. It never waits (everything that may wait
+   * happens in `send`), so it is one of axios' synchronous interceptors: with no asynchronous
+   * interceptor of yours, the request reaches the transport in the same turn as `api.get()`.
    */
   const onRequest = (config: Config): Config => {
     if (stateOf(config) === undefined) {
       if (!claims(config)) return stripOurs(config);
-      setState(config, new RequestState(config.adapter === send ? instance.defaults.adapter : config.adapter, config.beforeRedirect));
+      setState(config, new RequestState(flow.start(), config.adapter === send ? instance.defaults.adapter : config.adapter, config.beforeRedirect));
     }
     config.adapter = send;
     return config;
@@ -256,12 +191,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   /**
    * The transport of every request we claimed. The token goes on here, when axios hands the request
-   * over, rather than in the interceptor: axios normalizes the headers it already has (a regex pass
-   * over every value) several times before that, the caller's request interceptors and
-   * `transformRequest` never see the token, and the URL and the opt-outs are checked once more as
-   * the request is sent, after every interceptor had its say. Waiting for a token and for the
-   * limiter happens here too: nothing between the interceptor and the transport (another
-   * interceptor that throws, say) can keep a limiter slot.
+   * over: the caller's interceptors and `transformRequest` never see it, axios does not normalize it,
+   * and the URL and the opt-outs are checked once more after every interceptor had its say. Waiting
+   * for a token and for the limiter happens here too, so nothing before the transport can keep a slot.
    */
   const send: AxiosAdapter = (config: Config) => {
     const state = stateOf(config);
@@ -273,13 +205,14 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       restore(config, state);
       return transport(stripOurs(config));
     }
-    const signal = signalOf(config);
-    const tokens = state.next ?? session.peekToken();
+    const run = state.run;
+    run.options = runOptions(config);
+    const tokens = run.ready();
     // Hot path: a valid cached token is put on at once, without a promise.
-    if (tokens !== undefined && !signal?.aborted) return dispatch(config, state, tokens, transport);
+    if (tokens !== undefined) return dispatch(config, state, tokens, transport);
     // One deadline for every wait before this send (the token, then the limiter), not one each.
     const started = Date.now();
-    return bounded(config, 'waiting for a token', (s) => session.getToken(s && { signal: s }), started).then(
+    return run.waitForToken(started).then(
       (fresh) => dispatch(config, state, fresh, transport, started),
       (error: unknown) => {
         throw fail(error, config);
@@ -288,11 +221,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   };
 
   const dispatch = (config: Config, state: RequestState, tokens: TokenSet, transport: AxiosAdapter, started?: number): Promise<AxiosResponse> => {
-    state.token = tokens.accessToken;
-    state.auth = authHeaders(tokens);
-    state.next = undefined;
-    state.crossed = false;
-    putHeaders(config, state.auth);
+    putHeaders(config, state.run.use(tokens));
     // Only Node's transport (follow-redirects, possibly behind a wrapper of the caller's) calls
     // beforeRedirect. A config copied in flight carries this very hook.
     if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
@@ -306,7 +235,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
         state.wrapped = wrapTransport(theirs, state);
         (config as { transport?: NodeTransport }).transport = state.wrapped;
       }
-    } else if (state.capped === undefined && !browserLike && (state.auth.custom || isFetchTransport(transport, state, config))) {
+    } else if (state.capped === undefined && !browserLike && (state.run.auth.custom || isFetchTransport(transport, state, config))) {
       // Other transports follow redirects where no hook of ours can see them: axios' fetch adapter
       // keeps every header but Authorization, and an answer it reached through another origin (a
       // 401 of the API, where the chain came back without the token) would pass for a verdict on the
@@ -318,14 +247,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       config.maxRedirects = 0;
       own.fetchOptions = { ...(own.fetchOptions as object | undefined), redirect: 'manual' };
     }
-    if (!limiter) return transport(config);
-    return bounded(config, 'waiting for the rate limiter', (s) => acquireSlot(limiter, s), started).then(
-      // A transport that throws instead of rejecting gives its slot back all the same.
-      (release) => new Promise<AxiosResponse>((resolve) => resolve(transport(config))).finally(release),
-      (error: unknown) => {
-        throw fail(error, config);
-      },
-    );
+    if (!flow.limiter) return transport(config);
+    return state.run.send(() => transport(config), started).catch((error: unknown) => {
+      throw isAuthError(error) || isAxiosTimeout(error) ? fail(error, config) : error;
+    });
   };
 
   const putHeaders = (config: Config, auth: AuthHeaders): void => {
@@ -346,17 +271,14 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    * Node's transport follows redirects itself (follow-redirects), dropping `Authorization` when the
    * host changes, except to a subdomain, and keeping every other header: a strategy's own header
    * (`X-AUTH-TOKEN`, say) would reach any origin the server redirects to. Each hop carries our
-   * headers only if its URL may carry the token.
+   * headers only if the run says it may.
    */
   const onRedirect = (opts: RedirectOptions, state: RequestState, response: unknown, request: unknown, theirs = true): void => {
     if (theirs) (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(opts, response, request);
     const headers = opts.headers;
     if (!headers) return;
-    // Once a hop may not carry the token, no later hop gets it back (as fetch never puts Authorization
-    // back): else that origin would choose the method, path and body of a request sent with it.
-    if (!(typeof opts.href === 'string' && session.mayAuthorize(opts.href, origins))) state.crossed = true;
-    const allowed = !state.crossed;
-    for (const [name, value] of state.auth.pairs) {
+    const allowed = state.run.hop(typeof opts.href === 'string' ? opts.href : undefined);
+    for (const [name, value] of state.run.auth.pairs) {
       for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
       if (allowed) headers[name] = value;
     }
@@ -379,46 +301,6 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     };
     Object.defineProperty(wrapped, 'request', { value: request, writable: true, configurable: true });
     return wrapped;
-  };
-
-  /**
-   * Runs one of the waits the adapter adds before sending (a token, the limiter) within what is left,
-   * since `started`, of the request's own `timeout`: axios starts that only in the transport. The
-   * signal still ends it with `ABORTED`.
-   */
-  const bounded = <T>(config: Config, what: string, wait: (signal: AbortSignal | undefined) => Promise<T>, started = Date.now()): Promise<T> => {
-    const signal = signalOf(config);
-    const timeout = timeoutOf(config);
-    if (timeout === 0) return wait(signal);
-    const ms = timeout - (Date.now() - started);
-    if (ms <= 0) return Promise.reject(timedOut(config, what));
-    const ctl = new AbortController();
-    let expired = false;
-    const onAbort = () => ctl.abort(signal!.reason);
-    if (signal?.aborted) ctl.abort(signal.reason);
-    else signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
-      expired = true;
-      ctl.abort();
-    }, Math.min(ms, MAX_TIMER_MS));
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    return wait(ctl.signal).then(
-      (value) => (done(), value),
-      (error: unknown) => {
-        done();
-        throw expired ? timedOut(config, what) : error;
-      },
-    );
-  };
-
-  /** `config` without our headers, for a re-send: the interceptors it goes through again must not see the token. */
-  const unauthorized = (config: Config, state: RequestState): Config => {
-    const headers = config.headers;
-    if (headers && typeof headers.delete === 'function') for (const name of state.names) headers.delete(name);
-    return config;
   };
 
   /** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
@@ -445,14 +327,14 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     setState(config, undefined);
     restore(config, state);
     if (outcome instanceof Error) {
-      const token = state.token;
-      redactHeaders(config.headers, state.names);
+      const { token, auth } = state.run;
+      redactHeaders(config.headers, auth.names);
       const e = outcome as Partial<AxiosError>;
-      redactRequest(e.request, state.names, token);
+      redactRequest(e.request, auth.names, token);
       hide(e, 'request');
       if (e.response) {
-        if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, state.names);
-        if (e.response.request !== e.request) redactRequest(e.response.request, state.names, token);
+        if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, auth.names);
+        if (e.response.request !== e.request) redactRequest(e.response.request, auth.names, token);
         hide(e.response, 'request');
       }
     }
@@ -487,47 +369,24 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return followUp(config, state, (error as AxiosError).response, error);
   };
 
-  /** Replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
+  /** Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
   const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
+    const run = state.run;
+    run.options = runOptions(config);
     // In a browser, XHR follows redirects out of our sight: where it ended is its responseURL.
     const landed = (response?.request as { responseURL?: unknown } | undefined)?.responseURL;
-    if (typeof landed === 'string' && landed !== '' && !session.mayAuthorize(landed, origins)) state.crossed = true;
-    // An answer from where a redirect led without the token says nothing of the token or our budget.
-    if (response && !state.crossed) {
-      const info: ResponseInfo = { status: response.status, headers: { get: (name) => headerValue(response.headers, name) } };
-      const rejected = !state.replayed && session.isTokenRejected(info);
-      if (!replayable(config)) {
-        // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
-        if (rejected) session.tokenRejected(state.token).catch(() => {});
-      } else if (rejected) {
-        state.replayed = true;
-        return bounded(config, 'waiting for a renewed token', (s) => session.tokenRejected(state.token, s && { signal: s })).then(
-          (tokens) => {
-            state.next = tokens;
-            return instance.request(unauthorized(config, state));
-          },
-          (error: unknown) => {
-            throw fail(error, config);
-          },
-        );
-      } else if (response.status === 429 && retry429 && state.rateLimitRetries < retry429.retries) {
-        const wait = rateLimitWait(retry429, info.headers!.get('retry-after'));
-        if (wait !== undefined) {
-          // A wait the request's own timeout cannot cover ends now, not once the timeout has passed.
-          const ms = timeoutOf(config);
-          if (ms > 0 && wait > ms) return Promise.reject(fail(timedOut(config, `waiting out a Retry-After of ${wait} ms`), config));
-          state.rateLimitRetries += 1;
-          return waitUnlessAborted(wait, signalOf(config)).then(
-            () => instance.request(unauthorized(config, state)),
-            (error: unknown) => {
-              throw fail(error, config);
-            },
-          );
-        }
-      }
+    if (typeof landed === 'string' && landed !== '') run.hop(landed);
+    const next = response && run.proceed(run.verdict({ status: response.status, headers: { get: (name) => headerValue(response.headers, name) } }));
+    if (next === undefined) {
+      settle(config, state, outcome);
+      return outcome === response ? Promise.resolve(response!) : Promise.reject(outcome);
     }
-    settle(config, state, outcome);
-    return outcome === response ? Promise.resolve(response!) : Promise.reject(outcome);
+    return next.then(
+      () => instance.request(unauthorized(config, run)),
+      (error: unknown) => {
+        throw fail(error, config);
+      },
+    );
   };
 
   const requestId = instance.interceptors.request.use(onRequest, undefined, { synchronous: true });
@@ -536,6 +395,23 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };
+}
+
+/** `config` without our headers, for a re-send: the interceptors it goes through again must not see the token. */
+function unauthorized(config: Config, run: RequestRun): Config {
+  const headers = config.headers;
+  if (headers && typeof headers.delete === 'function') for (const name of run.auth.names) headers.delete(name);
+  return config;
+}
+
+/** What the core's run reads of the config (axios merges a new one for every re-send). */
+function runOptions(config: Config): RunOptions {
+  const s = config.signal as AbortSignal | undefined;
+  return { signal: s && typeof s.addEventListener === 'function' ? s : undefined, timeoutMs: timeoutOf(config), replayable: replayable(config), timedOut: (what) => timedOut(config, what) };
+}
+
+function isAxiosTimeout(error: unknown): boolean {
+  return error instanceof AxiosError && (error.cause as { code?: unknown } | undefined)?.code === 'TIMEOUT';
 }
 
 /** The request's `timeout` in ms, as axios reads it (0: none). */
@@ -557,11 +433,6 @@ function timedOut(config: AxiosRequestConfig, what: string): AxiosError {
   const cause = new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, { operation: 'request', timeoutMs: ms });
   Object.defineProperty(error, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
   return error;
-}
-
-function signalOf(config: AxiosRequestConfig): AbortSignal | undefined {
-  const s = config.signal as AbortSignal | undefined;
-  return s && typeof s.addEventListener === 'function' ? s : undefined;
 }
 
 /** Bodies axios cannot send twice (Node streams, web streams) are not replayed. */

@@ -1,5 +1,3 @@
-import { isAuthError } from '@auth/core';
-
 export const REDACTED = '[redacted]';
 
 /** Replaces the values of `names` in an axios headers object (AxiosHeaders or a plain record). */
@@ -58,15 +56,4 @@ export function redactRequest(request: unknown, names: readonly string[], token:
 export function hide(owner: object, key: string): void {
   const d = Object.getOwnPropertyDescriptor(owner, key);
   if (d && d.enumerable && d.configurable) Object.defineProperty(owner, key, { ...d, enumerable: false });
-}
-
-/**
- * A copy of the core's error (the same class and `code`) for one request, with `context` attached.
- * The session hands one error object to every caller that shared a renewal, so it is never mutated.
- */
-export function withContext(error: unknown, context: Record<string, unknown>): unknown {
-  if (!isAuthError(error)) return error;
-  const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(context)) Object.defineProperty(copy, k, { value: v, enumerable: false, writable: true, configurable: true });
-  return copy;
 }

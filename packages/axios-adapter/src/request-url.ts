@@ -1,4 +1,5 @@
 import type { AxiosRequestConfig } from 'axios';
+import { sameEntries } from '@auth/core';
 
 const own = <K extends keyof AxiosRequestConfig>(config: AxiosRequestConfig, key: K): AxiosRequestConfig[K] =>
   Object.prototype.hasOwnProperty.call(config, key) ? config[key] : undefined;
@@ -85,12 +86,6 @@ export function targetCheck(decide: (url: string) => boolean, origins: readonly 
     }
     return decision;
   };
-}
-
-function sameEntries(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const SCHEME = /^[a-z][a-z\d+\-.]*:\/\//i;

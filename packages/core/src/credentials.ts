@@ -79,7 +79,7 @@ export interface PasswordSource {
  * @example
  * const source = passwordSource({ username, password, credentials }, 'acme');
  * // in login(ctx):
- * const { username, password } = await source.get(ctx);
+ * const given = await source.get(ctx); // { username, password }
  */
 export function passwordSource(options: { username?: unknown; password?: unknown; credentials?: unknown } | undefined, strategy: string): PasswordSource {
   const { username, password, credentials } = options ?? {};

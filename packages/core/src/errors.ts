@@ -331,3 +331,18 @@ export function isAuthError(value: unknown): value is KnownAuthError {
   // A copy from before the brand (0.1.0): its errors' shape.
   return value instanceof Error && 'transient' in value && 'operation' in value;
 }
+
+/**
+ * A copy of an auth error (the same class and `code`) with `context` attached as non-enumerable
+ * properties; any other value as it is. The session hands one error object to every caller that
+ * shared a renewal, so an adapter never mutates it.
+ *
+ * @example
+ * throw withContext(error, { request: { method: 'GET', url } });
+ */
+export function withContext(error: unknown, context: Record<string, unknown>): unknown {
+  if (!isAuthError(error)) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as object;
+  for (const [k, v] of Object.entries(context)) Object.defineProperty(copy, k, { value: v, enumerable: false, writable: true, configurable: true });
+  return copy;
+}

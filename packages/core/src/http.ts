@@ -222,13 +222,18 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
   };
 }
 
-/** Origin and path only: query strings may carry secrets (`?auth_token=`). */
-function describeUrl(url: string): string {
+/**
+ * Origin and path only, for error messages: query strings may carry secrets (`?auth_token=`).
+ *
+ * @example
+ * describeUrl('https://idp.example.com/token?code=x', 'the identity provider'); // 'https://idp.example.com/token'
+ */
+export function describeUrl(url: string, fallback = 'the auth endpoint'): string {
   try {
     const u = new URL(url);
     return `${u.origin}${u.pathname}`;
   } catch {
-    return 'the auth endpoint';
+    return fallback;
   }
 }
 

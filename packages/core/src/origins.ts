@@ -1,3 +1,5 @@
+import { ConfigurationError } from './errors.js';
+
 /**
  * Decides which URLs may carry a token: only those whose origin (scheme, host and port) is one the
  * strategy's tokens were issued for, and never the strategy's own auth endpoints (a refresh call must
@@ -80,7 +82,13 @@ export function originOf(url: string | URL): string | undefined {
   return u && u.origin !== 'null' ? u.origin : undefined;
 }
 
-function sameEntries(a: readonly string[], b: readonly string[]): boolean {
+/**
+ * Whether two lists hold the same strings in the same order (a list of origins changed in place?).
+ *
+ * @example
+ * sameEntries(['https://a.test'], ['https://a.test']); // true
+ */
+export function sameEntries(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
   return true;
@@ -93,4 +101,24 @@ function parse(url: string | URL): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A strategy's base URL, parsed and checked: absolute, http(s), without credentials. Throws
+ * `CONFIGURATION` naming `strategy` otherwise.
+ *
+ * @example
+ * const url = httpBaseUrl('https://tenant.example.com/api', 'openloyalty-admin'); // URL
+ */
+export function httpBaseUrl(baseUrl: unknown, strategy: string): URL {
+  let url: URL;
+  try {
+    url = new URL(String(baseUrl));
+  } catch {
+    throw new ConfigurationError(`${strategy}: baseUrl must be an absolute http(s) URL`, { strategy });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${strategy}: baseUrl must use http or https`, { strategy });
+  // Credentials in the URL would travel with every request and show up in logs.
+  if (url.username || url.password) throw new ConfigurationError(`${strategy}: baseUrl must not contain credentials`, { strategy });
+  return url;
 }

@@ -1,7 +1,7 @@
 import { AbortedError, isAuthError } from './errors.js';
 
 /** `setTimeout` fires after 1 ms for any delay above 2^31 − 1 ms (24.8 days): longer waits are chained. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Waits `ms` (any length: long waits are chained below `setTimeout`'s 24.8-day limit, and an

@@ -2,6 +2,7 @@ import {
   AbortedError,
   BadResponseError,
   ConfigurationError,
+  describeUrl,
   CredentialsRejectedError,
   NetworkError,
   RateLimitedError,
@@ -20,14 +21,7 @@ import { ResponseBodyError, type CustomFetch } from 'openid-client';
 const base = (strategy: string) => ({ operation: 'login' as const, strategy });
 
 /** `https://host/path` of a URL, without a query string. */
-function where(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return 'the identity provider';
-  }
-}
+const where = (url: string): string => describeUrl(url, 'the identity provider');
 
 /**
  * openid-client's `customFetch`: the session's transport, bounded by the session's timeout and

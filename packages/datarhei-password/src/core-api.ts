@@ -1,4 +1,4 @@
-import { BadResponseError, ConfigurationError, type StrategyContext, type TokenSet } from '@auth/core';
+import { BadResponseError, httpBaseUrl, type StrategyContext, type TokenSet } from '@auth/core';
 
 /**
  * Where a Core server's auth endpoints are, from its base URL (which may carry a path prefix).
@@ -22,13 +22,7 @@ export interface CoreEndpoints {
  * const { login, refresh, origin } = coreEndpoints('https://core.example.com', 'my-core');
  */
 export function coreEndpoints(baseUrl: unknown, strategy: string): CoreEndpoints {
-  let url: URL;
-  try {
-    url = new URL(String(baseUrl));
-  } catch {
-    throw new ConfigurationError(`${strategy}: baseUrl must be an absolute http(s) URL`, { strategy });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${strategy}: baseUrl must be an http(s) URL`, { strategy });
+  const url = httpBaseUrl(baseUrl, strategy);
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
   return { base, origin: url.origin, login: `${base}/api/login`, refresh: `${base}/api/login/refresh` };
 }

@@ -1,7 +1,21 @@
-import { acquireSlot, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
+import { RequestFlow, withContext, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
 import { discard, isReplayableBody, isRequest } from './body.js';
-import { withRequest } from './context.js';
-import { answeredWithAuth, followRedirects, isRedirect, type RedirectChain } from './redirects.js';
+import { followRedirects, isRedirect, type RedirectChain } from './redirects.js';
+
+/**
+ * What an auth error says about the request it stopped: no headers, no body.
+ *
+ * @example
+ * try {
+ *   await authFetch(url);
+ * } catch (error) {
+ *   if (isAuthError(error)) console.error(error.code, (error as AuthError & { request?: RequestContext }).request?.url);
+ * }
+ */
+export interface RequestContext {
+  method: string;
+  url: string;
+}
 
 /**
  * Exactly the signature of the global `fetch`.
@@ -82,32 +96,15 @@ export interface AuthFetchOptions {
  */
 export function createAuthFetch(session: AuthSession, options: AuthFetchOptions = {}): AuthFetch {
   const base: AuthFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const origins = options.origins;
   const skip = options.skip;
-  const limiter = toLimiter(options.limiter);
-  const retry429 = toRetryPolicy(options.retryRateLimited);
-
-  // session.authorize() builds a header object; reuse it while the token set is the same.
-  let lastTokens: TokenSet | undefined;
-  let lastHeaders: [string, string][] = [];
+  const flow = new RequestFlow(session, options);
+  const optedOut = (href: string, init: RequestInit | undefined) => skip && (() => skip(new URL(href), init));
   // fetch drops only Authorization (and cookies) on a cross-origin redirect: requests carrying any
   // other auth header follow their redirects here, so that no hop gets a token it may not carry.
-  let lastCustom = false;
-  const authHeaders = (tokens: TokenSet): [string, string][] => {
-    if (tokens !== lastTokens) {
-      lastHeaders = Object.entries(session.authorize(tokens));
-      lastCustom = lastHeaders.some(([name]) => name.toLowerCase() !== 'authorization');
-      lastTokens = tokens;
-    }
-    return lastHeaders;
-  };
-  const hasCustomAuth = (tokens: TokenSet): boolean => {
-    authHeaders(tokens);
-    return lastCustom;
-  };
-  // Where manual redirects come back opaque (browsers, workers) the runtime follows them; also turned
-  // off for good if a runtime answers opaquely after all (that request was already processed).
+  // Not where manual redirects come back opaque (browsers, workers); also turned off for good if a
+  // runtime answers opaquely after all (that request was already processed).
   let manualRedirects = !isBrowserLike();
+  const followsHere = (auth: AuthHeaders, mode: RequestRedirect | undefined) => auth.custom && manualRedirects && (mode === undefined || mode === 'follow');
 
   /** Sends with `redirect: 'manual'` and follows the redirects itself (see redirects.ts). */
   const sendFollowing = (input: RequestInfo | URL, sendInit: RequestInit, chain: RedirectChain): Promise<Response> => {
@@ -120,147 +117,90 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       return isRedirect(response) ? followRedirects(response, chain) : response;
     });
   };
-  const hopAuthorizer = (init: RequestInit | undefined) => (url: string) => session.mayAuthorize(url, origins) && (skip === undefined || !skip(new URL(url), init));
 
-  /** `source` plus the auth headers (replacing any case variant of them), without mutating `source`. */
-  const withAuth = (source: HeadersInit | undefined, tokens: TokenSet): HeadersInit => {
-    const auth = authHeaders(tokens);
-    // fetch reads any iterable (an array, a Headers of any realm or polyfill, a Map) as a list of
-    // pairs, and only a non-iterable object as a record.
-    if (source === undefined || source === null || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
-      // A plain record (or none): a plain object is cheaper than a Headers and fetch accepts it.
-      const out: Record<string, string> = {};
-      if (source) for (const key in source) if (!isAuthName(key, auth)) out[key] = (source as Record<string, string>)[key]!;
-      for (let i = 0; i < auth.length; i += 1) out[auth[i]![0]] = auth[i]![1];
-      return out;
-    }
-    const headers = new Headers(source);
-    for (const [name, value] of auth) headers.set(name, value);
-    return headers;
-  };
-
+  /** The full flow: token, limiter, send, then the verdict on each answer (replay, 429 wait) until one is handed back. */
   async function send(input: RequestInfo | URL, init: RequestInit | undefined, href: string, first?: { response: Response; tokens: TokenSet }): Promise<Response> {
     const request = isRequest(input) ? input : undefined;
-    const signal = init?.signal ?? request?.signal;
-    const opts = signal ? { signal } : undefined;
-    const fail = (error: unknown) => withRequest(error, { method: (init?.method ?? request?.method ?? 'GET').toUpperCase(), url: href });
-
+    const method = init?.method ?? request?.method ?? 'GET';
     let body: BodyInit | null | undefined = init?.body;
     let replayable = true;
     // A Blob: fetch reads a fresh stream from it for every hop it follows and for the replay (Node's
     // fetch cannot follow a 307/308 with an ArrayBuffer body: it detaches the copy it sent).
     if (body === undefined && request?.body) body = await request.blob();
     else if (body !== undefined && body !== null) replayable = isReplayableBody(body);
-    const sourceHeaders = init?.headers ?? request?.headers;
-    const follows = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow';
+    const signal = init?.signal ?? request?.signal;
+    const run = flow.start({ signal, replayable });
+    const headers = init?.headers ?? request?.headers;
+    const redirect = init?.redirect ?? request?.redirect;
 
-    const once = (tokens: TokenSet): Promise<Response> => {
-      const headers = withAuth(sourceHeaders, tokens);
-      const sendInit: RequestInit = body === init?.body ? { ...init, headers } : { ...init, headers, body };
-      const chain: RedirectChain | undefined =
-        lastCustom && manualRedirects && follows
-          ? { fetch: base, init, url: href, method: init?.method ?? request?.method ?? 'GET', body, replayable, headers: sourceHeaders, signal, auth: lastHeaders, authorizes: hopAuthorizer(init) }
-          : undefined;
-      const go = () => (chain ? sendFollowing(input, sendInit, chain) : base(input, sendInit));
-      return limiter ? acquireSlot(limiter, signal).then((release) => go().finally(release)) : go();
+    const sendOnce = (tokens: TokenSet): Promise<Response> => {
+      const auth = run.use(tokens);
+      const sendInit: RequestInit = { ...init, headers: withAuth(headers, auth) };
+      if (body !== init?.body) sendInit.body = body;
+      if (followsHere(auth, redirect)) return sendFollowing(input, sendInit, { fetch: base, init, url: href, method, body, headers, run, optedOut: (url) => optedOut(url, init) });
+      return base(input, sendInit).then((response) => {
+        // Redirects the runtime followed out of our sight may have left the API and come back without the token.
+        if (response.redirected) run.hop(undefined);
+        return response;
+      });
     };
 
-    let tokens: TokenSet;
     try {
-      tokens = first?.tokens ?? session.peekToken() ?? (await session.getToken(opts));
+      let response = first?.response;
+      if (first) run.use(first.tokens);
+      for (;;) {
+        if (response === undefined) {
+          const tokens = run.ready() ?? (await run.waitForToken());
+          response = await run.send(() => sendOnce(tokens));
+        }
+        const next = run.proceed(run.verdict(response));
+        if (next === undefined) return response;
+        discard(response);
+        await next;
+        response = undefined;
+      }
     } catch (error) {
-      throw fail(error);
-    }
-    let replayed = false;
-    let pending = first?.response;
-    for (let retries = 0; ; ) {
-      let response: Response;
-      if (pending) {
-        response = pending;
-        pending = undefined;
-      } else {
-        try {
-          response = await once(tokens);
-        } catch (error) {
-          throw fail(error);
-        }
-      }
-      if (!replayable) {
-        // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
-        if (!replayed && session.isTokenRejected(response) && cameWithAuth(response)) session.tokenRejected(tokens.accessToken).catch(() => {});
-        return response;
-      }
-      // An answer from where a redirect led without the token: handed back as it is.
-      if (!cameWithAuth(response)) return response;
-      try {
-        if (!replayed && session.isTokenRejected(response)) {
-          replayed = true;
-          discard(response);
-          tokens = await session.tokenRejected(tokens.accessToken, opts);
-          continue;
-        }
-        if (response.status === 429 && retry429 && retries < retry429.retries) {
-          const wait = rateLimitWait(retry429, response.headers.get('retry-after'));
-          if (wait !== undefined) {
-            retries += 1;
-            discard(response);
-            await waitUnlessAborted(wait, signal);
-            tokens = await session.getToken(opts);
-            continue;
-          }
-        }
-      } catch (error) {
-        throw fail(error);
-      }
-      return response;
+      throw withContext(error, { request: { method: method.toUpperCase(), url: href } satisfies RequestContext });
     }
   }
-
-  /** The hot path of a request whose redirects are followed here. */
-  function sendAtOnceFollowing(input: RequestInfo | URL, init: RequestInit | undefined, href: string, tokens: TokenSet): Promise<Response> {
-    const sendInit: RequestInit = { ...init, headers: withAuth(init?.headers, tokens) };
-    const chain: RedirectChain = { fetch: base, init, url: href, method: init?.method ?? 'GET', body: init?.body, replayable: true, headers: init?.headers, signal: init?.signal, auth: lastHeaders, authorizes: hopAuthorizer(init) };
-    return sendFollowing(input, sendInit, chain).then((response) => (needsFollowUp(response) ? send(input, init, href, { response, tokens }) : response));
-  }
-
-  // Whether an answer needs more than handing back: the token was rejected (by the strategy's rule;
-  // the default one reads the status once) or a 429 is to be waited out, by an origin that got the token.
-  const needsFollowUp: (response: Response) => boolean =
-    session.strategy.isTokenRejected === undefined
-      ? retry429
-        ? (response) => {
-            const status = response.status;
-            return (status === 401 || status === 429) && cameWithAuth(response);
-          }
-        : (response) => response.status === 401 && cameWithAuth(response)
-      : (response) => ((response.status === 429 && retry429 !== undefined) || session.isTokenRejected(response)) && cameWithAuth(response);
 
   /**
-   * Whether the answer came from a hop that carried the token: one not redirected, or the end of a
-   * chain followed here with the token on every hop. Redirects the runtime followed (a Bearer token,
-   * browsers) may have left the API and come back without it (fetch drops Authorization across
-   * origins and never puts it back): their 401 must not spend a renewal, nor their 429 a wait.
+   * The hot path's tokens: a valid cached token for a plain (non-Request) input with a body that can
+   * be sent again, no limiter, and redirects the runtime follows. Such a request is sent at once,
+   * without an async frame; only an answer that may need a verdict goes on to the full flow.
    */
-  function cameWithAuth(response: Response): boolean {
-    return !response.redirected || answeredWithAuth.has(response);
+  function atOnce(input: RequestInfo | URL, init: RequestInit | undefined): TokenSet | undefined {
+    if (flow.limiter !== undefined || (typeof input !== 'string' && isRequest(input)) || init?.signal?.aborted) return undefined;
+    if (init?.body !== undefined && init.body !== null && !isReplayableBody(init.body)) return undefined;
+    const tokens = session.peekToken();
+    return tokens === undefined || followsHere(flow.headers(tokens), init?.redirect) ? undefined : tokens;
   }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const href = targetHref(input);
-    if (href === undefined || !session.mayAuthorize(href, origins)) return base(input, init);
-    if (skip !== undefined && skip(new URL(href), init)) return base(input, init);
-    // Hot path: a valid cached token, a plain (non-Request) input, a body that can be sent again and
-    // no limiter: send at once, without an async frame; only a rejected or rate-limited answer goes
-    // on to the full path (replay, Retry-After).
-    const tokens = limiter === undefined && (typeof input === 'string' || !isRequest(input)) ? session.peekToken() : undefined;
-    if (tokens !== undefined && !init?.signal?.aborted && (init?.body === undefined || init.body === null || isReplayableBody(init.body))) {
-      if (manualRedirects && hasCustomAuth(tokens) && (init?.redirect === undefined || init.redirect === 'follow')) return sendAtOnceFollowing(input, init, href, tokens);
-      return base(input, init === undefined ? { headers: withAuth(undefined, tokens) } : { ...init, headers: withAuth(init.headers, tokens) }).then((response) =>
-        needsFollowUp(response) ? send(input, init, href, { response, tokens }) : response,
-      );
-    }
-    return send(input, init, href);
+    if (href === undefined || !flow.claims(href, optedOut(href, init))) return base(input, init);
+    const tokens = atOnce(input, init);
+    if (tokens === undefined) return send(input, init, href);
+    const headers = withAuth(init?.headers, flow.headers(tokens));
+    return base(input, init === undefined ? { headers } : { ...init, headers }).then((response) => (flow.mayNeedVerdict(response) ? send(input, init, href, { response, tokens }) : response));
   };
+}
+
+/** `source` plus the auth headers (replacing any case variant of them), without mutating `source`. */
+function withAuth(source: HeadersInit | undefined, auth: AuthHeaders): HeadersInit {
+  const pairs = auth.pairs;
+  // fetch reads any iterable (an array, a Headers of any realm or polyfill, a Map) as a list of
+  // pairs, and only a non-iterable object as a record.
+  if (source === undefined || source === null || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+    // A plain record (or none): a plain object is cheaper than a Headers and fetch accepts it.
+    const out: Record<string, string> = {};
+    if (source) for (const key in source) if (!isAuthName(key, pairs)) out[key] = (source as Record<string, string>)[key]!;
+    for (let i = 0; i < pairs.length; i += 1) out[pairs[i]![0]] = pairs[i]![1];
+    return out;
+  }
+  const headers = new Headers(source);
+  for (const [name, value] of pairs) headers.set(name, value);
+  return headers;
 }
 
 /**
@@ -288,7 +228,7 @@ function targetHref(input: RequestInfo | URL): string | undefined {
   }
 }
 
-function isAuthName(key: string, auth: [string, string][]): boolean {
+function isAuthName(key: string, auth: AuthHeaders['pairs']): boolean {
   const lower = key.toLowerCase();
   for (const [name] of auth) if (name.toLowerCase() === lower) return true;
   return false;

@@ -1,4 +1,3 @@
 export { createAuthFetch } from './create-auth-fetch.js';
-export type { AuthFetch, AuthFetchOptions } from './create-auth-fetch.js';
-export type { RequestContext } from './context.js';
+export type { AuthFetch, AuthFetchOptions, RequestContext } from './create-auth-fetch.js';
 export type { RequestLimiter, LimiterOption, RateLimitRetryOptions } from '@auth/core';

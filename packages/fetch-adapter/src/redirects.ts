@@ -1,3 +1,4 @@
+import type { RequestRun } from '@auth/core';
 import { discard } from './body.js';
 
 /** What following a redirect chain needs to know about the request that started it. */
@@ -8,25 +9,13 @@ export interface RedirectChain {
   url: string;
   method: string;
   body: BodyInit | null | undefined;
-  /** Whether `body` can be sent again (not a stream). */
-  replayable: boolean;
   /** The caller's headers (of `init` or of the `Request`), as given. */
   headers: HeadersInit | undefined;
-  signal: AbortSignal | null | undefined;
-  /** The auth headers the first hop carried. */
-  auth: readonly [string, string][];
-  /** Whether a hop to `url` may carry them. */
-  authorizes: (url: string) => boolean;
+  /** The request's run: its auth headers, whether its body can be sent again, which hops carry the token. */
+  run: RequestRun;
+  /** The caller's opt-out for a hop's URL. */
+  optedOut: (url: string) => (() => boolean) | undefined;
 }
-
-/**
- * Answers at the end of a redirect chain followed here in which every hop carried the auth headers.
- * Only those, and answers that were not redirected, say something about the token (a 401) or our
- * budget (a 429): an answer reached through a hop without them, or through redirects the runtime
- * followed out of our sight (where fetch drops `Authorization` on a cross-origin hop and never puts
- * it back), is handed back as it is.
- */
-export const answeredWithAuth = new WeakSet<Response>();
 
 /** Whether fetch's `redirect: 'follow'` would follow this answer. */
 export function isRedirect(response: Response): boolean {
@@ -53,10 +42,6 @@ export async function followRedirects(response: Response, chain: RedirectChain):
   let body = chain.body;
   let headers: Headers | undefined;
   let count = 0;
-  // Once a hop may not carry the auth headers, no later hop gets them back, as fetch never puts
-  // Authorization back: otherwise an origin on the way would choose the method, path and body of a
-  // request sent with them (a 307 back to an endpoint of its choice).
-  let carrying = true;
   for (; isRedirect(response); count += 1) {
     const status = response.status;
     discard(response);
@@ -71,11 +56,11 @@ export async function followRedirects(response: Response, chain: RedirectChain):
     if (next.username !== '' || next.password !== '') throw new TypeError('fetch failed: redirect to a URL with credentials');
     if (count === MAX_REDIRECTS) throw new TypeError('fetch failed: redirect count exceeded');
     // fetch cannot send a stream again either; only a 303 drops the body.
-    if (status !== 303 && body !== undefined && body !== null && !chain.replayable) throw new TypeError('fetch failed: cannot follow a redirect with a ReadableStream body');
+    if (status !== 303 && body !== undefined && body !== null && !chain.run.replayable) throw new TypeError('fetch failed: cannot follow a redirect with a ReadableStream body');
 
     if (headers === undefined) {
       headers = new Headers(chain.headers);
-      for (const [name] of chain.auth) headers.delete(name);
+      for (const name of chain.run.auth.names) headers.delete(name);
     }
     const upper = method.toUpperCase();
     if (((status === 301 || status === 302) && upper === 'POST') || (status === 303 && upper !== 'GET' && upper !== 'HEAD')) {
@@ -88,13 +73,13 @@ export async function followRedirects(response: Response, chain: RedirectChain):
     url = next.href;
     origin = next.origin;
     const hop = new Headers(headers);
-    carrying &&= chain.authorizes(url);
-    if (carrying) for (const [name, value] of chain.auth) hop.set(name, value);
-    response = await chain.fetch(url, { ...chain.init, method, headers: hop, body, signal: chain.signal ?? null, redirect: 'manual' });
+    // Once a hop may not carry the token, no later hop does (an origin on the way would otherwise
+    // choose the method, path and body of a request sent with it: a 307 back to an endpoint of its choice).
+    if (chain.run.hop(url, chain.optedOut(url))) for (const [name, value] of chain.run.auth.pairs) hop.set(name, value);
+    response = await chain.fetch(url, { ...chain.init, method, headers: hop, body, signal: chain.run.signal ?? null, redirect: 'manual' });
   }
   // As fetch marks an answer it reached through a redirect; callers may look.
   if (count > 0 && !response.redirected) Object.defineProperty(response, 'redirected', { value: true, configurable: true });
-  if (count > 0 && carrying) answeredWithAuth.add(response);
   return response;
 }
 

@@ -1,4 +1,4 @@
-import { BadResponseError, ConfigurationError, RefreshRejectedError, isAuthError, passwordSource, type PasswordOptions, type RateLimitSpec, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
+import { BadResponseError, ConfigurationError, httpBaseUrl, RefreshRejectedError, isAuthError, passwordSource, type PasswordOptions, type RateLimitSpec, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
 
 /**
  * Overrides of the declared auth-call budget (upstream: 20 per minute per account).
@@ -51,17 +51,7 @@ export interface OpenLoyaltyJwtFlowOptions {
 }
 
 /** Parses and checks the base URL. Throws `ConfigurationError` when unusable. */
-function normalizeBaseUrl(baseUrl: string | URL, strategy: string): URL {
-  let url: URL;
-  try {
-    url = new URL(String(baseUrl));
-  } catch {
-    throw new ConfigurationError(`${strategy}: baseUrl must be an absolute http(s) URL`, { strategy });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${strategy}: baseUrl must use http or https`, { strategy });
-  if (url.username || url.password) throw new ConfigurationError(`${strategy}: baseUrl must not contain credentials`, { strategy });
-  return url;
-}
+const normalizeBaseUrl = (baseUrl: string | URL, strategy: string): URL => httpBaseUrl(baseUrl, strategy);
 
 function requireString(value: unknown, field: string, strategy: string): string {
   if (typeof value !== 'string' || value === '') throw new ConfigurationError(`${strategy}: ${field} must be a non-empty string`, { strategy });

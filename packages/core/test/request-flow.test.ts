@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAuthSession, isAuthError, RequestFlow, type AuthSession, type RequestRun } from '@auth/core';
+import { startAcme, type Acme } from './acme-server.js';
+import { acmeStrategy } from './acme-strategy.js';
+
+// The adapters' shared request policy, driven the way an adapter drives it, against the acme
+// reference API over real HTTP (global fetch).
+let acme: Acme;
+beforeAll(async () => {
+  acme = await startAcme({ ttlSec: 600, authDelayMs: 0 });
+});
+afterAll(() => acme.close());
+
+const sessionFor = (): AuthSession => createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }));
+
+/** One request the way the fetch adapter sends it: token, limiter, send, then the verdicts until one is handed back. */
+async function request(flow: RequestFlow, run: RequestRun, url: string): Promise<Response> {
+  for (;;) {
+    const tokens = run.ready() ?? (await run.waitForToken());
+    const response = await run.send(() => fetch(url, { headers: Object.fromEntries(run.use(tokens).pairs) }));
+    const next = run.proceed(run.verdict(response));
+    if (next === undefined) return response;
+    await response.arrayBuffer();
+    await next;
+  }
+}
+
+describe('RequestFlow', () => {
+  it('claims only requests to the strategy’s origins (and extra ones), never its auth endpoints or opted-out ones', () => {
+    const flow = new RequestFlow(sessionFor(), { origins: ['https://files.example.com'] });
+    expect(flow.claims(`${acme.url}/api/x`)).toBe(true);
+    expect(flow.claims('https://files.example.com/a')).toBe(true);
+    expect(flow.claims(`${acme.url}/auth/login`)).toBe(false);
+    expect(flow.claims('https://elsewhere.example.com/')).toBe(false);
+    expect(flow.claims(undefined)).toBe(false);
+    expect(flow.claims(`${acme.url}/api/x`, () => true)).toBe(false);
+  });
+
+  it('works out the headers once per token set and remembers which values it set', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session);
+    const tokens = await session.getToken();
+    const auth = flow.headers(tokens);
+    expect(flow.headers(tokens)).toBe(auth);
+    expect(auth.names).toEqual(['authorization']);
+    expect(auth.custom).toBe(false);
+    expect(flow.isApplied(`Bearer ${tokens.accessToken}`)).toBe(true);
+    expect(flow.isApplied('Bearer someone-else')).toBe(false);
+  });
+
+  it('a rejected token: replayed exactly once with the renewed token, then the answer is handed back', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session);
+    await session.getToken();
+    acme.revokeAccess();
+    const before = { ...acme.counters };
+    const run = flow.start();
+    const response = await request(flow, run, `${acme.url}/api/items`);
+    expect(response.status).toBe(200);
+    expect(run.replayed).toBe(true);
+    expect(acme.counters.refreshes - before.refreshes).toBe(1);
+    expect(acme.counters.apiCalls - before.apiCalls).toBe(2);
+    // A second rejection of the same run is not replayed again.
+    expect(run.verdict({ status: 401 }).kind).toBe('hand-back');
+  });
+
+  it('a body that cannot be sent again: the rejection is reported, the answer handed back', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session);
+    const first = await session.getToken();
+    acme.revokeAccess();
+    const run = flow.start({ replayable: false });
+    const response = await request(flow, run, `${acme.url}/api/items`);
+    expect(response.status).toBe(401);
+    const renewed = await session.getToken();
+    expect(renewed.accessToken).not.toBe(first.accessToken);
+  });
+
+  it('a 429 is waited out (bounded) and sent again; a Retry-After beyond the timeout gives up at once', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session, { retryRateLimited: { retries: 1 } });
+    acme.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, times: 2 });
+    const run = flow.start();
+    const response = await request(flow, run, `${acme.url}/api/items`);
+    expect(response.status).toBe(429);
+    expect(run.retries).toBe(1);
+    const bounded = flow.start({ timeoutMs: 500, timedOut: (what, ms) => new Error(`${ms}: ${what}`) });
+    const verdict = bounded.verdict({ status: 429, headers: { get: () => '5' } });
+    expect(verdict.kind).toBe('give-up');
+    await expect(bounded.proceed(verdict)).rejects.toThrow('500: waiting out a Retry-After of 5000 ms');
+    expect(new RequestFlow(session, { retryRateLimited: false }).start().verdict({ status: 429 }).kind).toBe('hand-back');
+  });
+
+  it('redirect chains: once a hop may not carry the token, no later hop does, and the answer is handed back', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session);
+    const run = flow.start();
+    run.use(await session.getToken());
+    expect(run.hop(`${acme.url}/api/a`)).toBe(true);
+    expect(run.hop('https://elsewhere.example.com/')).toBe(false);
+    expect(run.hop(`${acme.url}/api/b`)).toBe(false);
+    expect(run.verdict({ status: 401 }).kind).toBe('hand-back');
+    // A hop out of sight counts as one that did not carry it; a new send starts a new chain.
+    run.use(await session.getToken());
+    expect(run.carrying).toBe(true);
+    run.hop(undefined);
+    expect(run.verdict({ status: 401 }).kind).toBe('hand-back');
+    expect(flow.mayNeedVerdict({ status: 401, redirected: true })).toBe(false);
+    expect(flow.mayNeedVerdict({ status: 401 })).toBe(true);
+  });
+
+  it('one deadline over the waits before a send: a slow login runs out of the timeout; an abort rejects with ABORTED', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session, { limiter: { maxConcurrent: 1 } });
+    acme.faults.add({ endpoint: 'login', fault: { kind: 'delay', ms: 1_500 } });
+    const run = flow.start({ timeoutMs: 300 });
+    const error = await run.waitForToken().catch((e: unknown) => e);
+    expect(isAuthError(error) && error.code).toBe('TIMEOUT');
+    expect(String((error as Error).message)).toMatch(/300 ms ran out while waiting for a token/);
+
+    await session.getToken();
+    const ctl = new AbortController();
+    let release!: () => void;
+    const held = flow.start().send(() => new Promise<void>((r) => (release = r)));
+    await vi.waitFor(() => expect(release).toBeTypeOf('function'), { timeout: 10_000 });
+    const queued = flow.start({ signal: ctl.signal }).send(() => 'sent');
+    ctl.abort();
+    const aborted = await queued.catch((e: unknown) => e);
+    expect(isAuthError(aborted) && aborted.code).toBe('ABORTED');
+    release();
+    await held;
+  });
+
+  it('never prints the token', async () => {
+    const session = sessionFor();
+    const run = new RequestFlow(session).start();
+    const tokens = await session.getToken();
+    run.use(tokens);
+    expect(JSON.stringify(run)).not.toContain(tokens.accessToken);
+  });
+});
