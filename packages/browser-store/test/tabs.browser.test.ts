@@ -164,6 +164,44 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(await leaving.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('app:')))).toEqual([]);
   }, 90_000);
 
+  it('logout in one tab while another tab renews: the renewal does not bring the session back, its tokens are the ones revoked', async () => {
+    const all = await tabs(3);
+    const [renewing, leaving, watching] = all as [Tab, Tab, Tab];
+    await expireEverywhere(all);
+    // The renewing tab's refresh is answered by the server (the refresh token rotated) and its answer
+    // is held in transit until the other tab's logout has been given its chance.
+    let answered!: (token: string) => void;
+    const refreshAnswered = new Promise<string>((resolve) => (answered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await renewing.route('**/token/refresh', async (route) => {
+      const response = await route.fetch();
+      answered(((await response.json()) as { token: string }).token);
+      await gate;
+      await route.fulfill({ response });
+    });
+    const renewal = burst(renewing, 5);
+    const renewed = await refreshAnswered;
+    expect(server.counters.refreshes).toBe(1);
+    let loggedOut = false;
+    const logout = leaving.evaluate(() => app.session.logout()).then(() => void (loggedOut = true));
+    // Either the logout is done (it did not wait) or it waits for the renewal lock: then let the answer through.
+    await expect.poll(async () => loggedOut || (await leaving.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0)) > 0, { timeout: 20_000 }).toBe(true);
+    release();
+    await Promise.all([renewal, logout]);
+    // Every tab is logged out and nothing is left on disk: a reload would not bring the session back either.
+    for (const tab of all) await tab.waitForFunction(() => app.state.events.includes('logout'));
+    for (const tab of all) expect(await accessToken(tab)).toBeUndefined();
+    expect(await leaving.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('app:')))).toEqual([]);
+    const sentBefore = api.seen.length;
+    const after = await Promise.all([leaving, watching, renewing].map((tab) => burst(tab, 3)));
+    expect(total(after)).toMatchObject({ ok: 0, failed: 9 });
+    expect(new Set(total(after).errors)).toEqual(new Set(['CREDENTIALS_REQUIRED']));
+    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
+    expect(server.counters).toMatchObject({ revokes: 1, logins: 0 });
+    expect(api.seen.filter((r) => r.path.includes('/token/revoke')).map((r) => r.authorization)).toEqual([`Bearer ${renewed}`]);
+  }, 90_000);
+
   it('after a reload a dead refresh token makes the app ask for credentials (once), never a stored password', async () => {
     const [tab] = (await tabs(1)) as [Tab];
     await tab.reload();
