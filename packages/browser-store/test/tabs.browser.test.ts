@@ -318,6 +318,36 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(server.counters.logins).toBe(1);
   }, 60_000);
 
+  it('a full localStorage still serves the persisted tokens after a reload, and a logout still removes them from disk', async () => {
+    const [tab] = (await tabs(1, { prefix: 'full' })) as [Tab];
+    // Another script of the origin fills localStorage to the last byte after our login.
+    await tab.evaluate(() => {
+      let i = 0;
+      for (let size = 1 << 20; size >= 1; ) {
+        try {
+          localStorage.setItem(`filler-${(i += 1)}`, 'x'.repeat(size));
+        } catch {
+          size = Math.floor(size / 2);
+        }
+      }
+    });
+    server.resetCounters();
+    await tab.reload();
+    await tab.waitForFunction(() => 'app' in window);
+    // Writes are refused, reads are not: the tokens on disk are used, no login.
+    expect(await burst(tab, 5)).toMatchObject({ ok: 5, failed: 0 });
+    expect(await asked(tab)).toBe(0);
+    expect(server.counters.logins).toBe(0);
+    await tab.evaluate(() => app.session.logout());
+    // Removing needs no quota: the logout leaves nothing a reload (or another tab) could bring back.
+    expect(await tab.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('full:')))).toEqual([]);
+    await tab.reload();
+    await tab.waitForFunction(() => 'app' in window);
+    const sentBefore = api.seen.length;
+    expect(await burst(tab, 2)).toMatchObject({ ok: 0, failed: 2, errors: ['CREDENTIALS_REQUIRED', 'CREDENTIALS_REQUIRED'] });
+    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
+  }, 60_000);
+
   it('a page with <base href> to another origin, and a cross-origin fetch, never carry the token', async () => {
     await tabs(1);
     const tab = await openTab(context, `${site.url}/based?${new URLSearchParams({ api: api.url })}`, 'window.app !== undefined');
