@@ -77,12 +77,9 @@ export interface PasswordSource {
  * password) and returns how its `login` obtains credentials. Shared by every password-based strategy.
  *
  * @example
- * const source = passwordSource({ credentials: () => ({ username: 'alice', password: 'typed-in-the-form' }) }, 'acme');
- * // in a strategy's login(ctx):
- * const login = async (ctx: StrategyContext) => {
- *   const { username, password } = await source.get(ctx);
- *   return ctx.http({ operation: 'login', url: 'https://auth.example.com/login', json: { username, password } });
- * };
+ * const source = passwordSource({ username, password, credentials }, 'acme');
+ * // in login(ctx):
+ * const { username, password } = await source.get(ctx);
  */
 export function passwordSource(options: { username?: unknown; password?: unknown; credentials?: unknown } | undefined, strategy: string): PasswordSource {
   const { username, password, credentials } = options ?? {};
