@@ -103,7 +103,10 @@ class Store implements BrowserTokenStore {
   readonly #refreshMode: 'storage' | 'session' | 'memory';
   readonly #waitTimeoutMs: number;
   readonly #locks: LockManager | undefined;
+  /** The storage read from and removed from; `undefined` once it failed to read. */
   #storage: StorageLike | undefined;
+  /** Whether writes go to `#storage`: not after one was refused (quota, private mode), while reads and removals still work there. */
+  #writable = true;
   #session: StorageLike | undefined;
   /** This tab's newest value per key: serves memory mode, a failed storage and tab-kept refresh tokens. */
   readonly #mirror = new Map<string, StoredTokens>();
@@ -135,7 +138,7 @@ class Store implements BrowserTokenStore {
       );
     }
     this.#storage = this.#resolve(o.storage ?? 'local');
-    if (this.#refreshMode === 'session') this.#session = this.#open('session');
+    if (this.#refreshMode === 'session') this.#session = this.#open('session', true);
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(`${this.#prefix}:@auth/browser-store`);
       this.#channel.onmessage = (event: MessageEvent) => this.#receive(event.data);
@@ -147,7 +150,7 @@ class Store implements BrowserTokenStore {
   }
 
   get persistence(): 'storage' | 'memory' {
-    return this.#storage ? 'storage' : 'memory';
+    return this.#storage && this.#writable ? 'storage' : 'memory';
   }
 
   get locked(): boolean {
@@ -167,26 +170,41 @@ class Store implements BrowserTokenStore {
     return storage;
   }
 
-  /** The browser's storage, or `undefined` (with a warning) when it is missing or refuses writes (private mode, blocked cookies). */
-  #open(which: 'local' | 'session'): StorageLike | undefined {
+  /**
+   * The browser's storage, or `undefined` (with a warning) when it is missing or unreadable (blocked
+   * cookies). One that refuses writes (a full quota, private mode) is still read: the tokens already
+   * persisted there are used, and a logout still removes them.
+   */
+  #open(which: 'local' | 'session', forRefreshToken = false): StorageLike | undefined {
     const name = which === 'local' ? 'localStorage' : 'sessionStorage';
+    let storage: StorageLike | undefined;
     try {
-      const storage = (globalThis as Record<string, unknown>)[name] as StorageLike | undefined;
+      storage = (globalThis as Record<string, unknown>)[name] as StorageLike | undefined;
       if (!storage) throw new Error('missing');
-      const probe = `${this.#prefix}:@auth/browser-store:probe`;
-      storage.setItem(probe, '1');
-      storage.removeItem(probe);
-      return storage;
+      storage.getItem(`${this.#prefix}:@auth/browser-store:probe`);
     } catch (error) {
       this.#logger.warn(`browser-store: ${name} is not usable here; tokens are kept in this tab's memory only`, { error: describe(error) });
       return undefined;
     }
+    try {
+      const probe = `${this.#prefix}:@auth/browser-store:probe`;
+      storage.setItem(probe, '1');
+      storage.removeItem(probe);
+    } catch (error) {
+      if (forRefreshToken) {
+        this.#logger.warn('browser-store: sessionStorage refuses writes; the refresh token is kept in memory only', { error: describe(error) });
+        return undefined;
+      }
+      this.#degrade(error, 'write', storage);
+    }
+    return storage;
   }
 
-  /** A storage call that failed: from now on this tab keeps tokens in memory. */
-  #degrade(error: unknown, action: string): void {
-    if (!this.#storage) return;
-    this.#storage = undefined;
+  /** A storage call that failed: from now on this tab keeps new tokens in memory (a failed read: the storage is no longer used at all). */
+  #degrade(error: unknown, action: 'read' | 'write' | 'delete', storage = this.#storage): void {
+    if (!storage || (!this.#writable && action !== 'read')) return;
+    this.#writable = false;
+    if (action === 'read') this.#storage = undefined;
     this.#logger.warn(`browser-store: the storage failed to ${action} (quota, private mode?); tokens are kept in this tab's memory from now on`, { error: describe(error) });
   }
 
@@ -259,7 +277,7 @@ class Store implements BrowserTokenStore {
     const copy = { generation: value.generation, tokens: { ...value.tokens } };
     if (this.#holding.has(key)) this.#holding.set(key, value.generation);
     this.#mirror.set(key, copy);
-    if (this.#storage) {
+    if (this.#storage && this.#writable) {
       try {
         this.#storage.setItem(this.#entry(key), encode(copy, this.#refreshMode === 'storage'));
       } catch (error) {

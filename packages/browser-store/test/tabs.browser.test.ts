@@ -169,6 +169,44 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(await leaving.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('app:')))).toEqual([]);
   }, 90_000);
 
+  it('logout in one tab while another tab renews: the renewal does not bring the session back, its tokens are the ones revoked', async () => {
+    const all = await tabs(3);
+    const [renewing, leaving, watching] = all as [Tab, Tab, Tab];
+    await expireEverywhere(all);
+    // The renewing tab's refresh is answered by the server (the refresh token rotated) and its answer
+    // is held in transit until the other tab's logout has been given its chance.
+    let answered!: (token: string) => void;
+    const refreshAnswered = new Promise<string>((resolve) => (answered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await renewing.route('**/token/refresh', async (route) => {
+      const response = await route.fetch();
+      answered(((await response.json()) as { token: string }).token);
+      await gate;
+      await route.fulfill({ response });
+    });
+    const renewal = burst(renewing, 5);
+    const renewed = await refreshAnswered;
+    expect(server.counters.refreshes).toBe(1);
+    let loggedOut = false;
+    const logout = leaving.evaluate(() => app.session.logout()).then(() => void (loggedOut = true));
+    // Either the logout is done (it did not wait) or it waits for the renewal lock: then let the answer through.
+    await expect.poll(async () => loggedOut || (await leaving.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0)) > 0, { timeout: 20_000 }).toBe(true);
+    release();
+    await Promise.all([renewal, logout]);
+    // Every tab is logged out and nothing is left on disk: a reload would not bring the session back either.
+    for (const tab of all) await tab.waitForFunction(() => app.state.events.includes('logout'));
+    for (const tab of all) expect(await accessToken(tab)).toBeUndefined();
+    expect(await leaving.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('app:')))).toEqual([]);
+    const sentBefore = api.seen.length;
+    const after = await Promise.all([leaving, watching, renewing].map((tab) => burst(tab, 3)));
+    expect(total(after)).toMatchObject({ ok: 0, failed: 9 });
+    expect(new Set(total(after).errors)).toEqual(new Set(['CREDENTIALS_REQUIRED']));
+    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
+    expect(server.counters).toMatchObject({ revokes: 1, logins: 0 });
+    expect(api.seen.filter((r) => r.path.includes('/token/revoke')).map((r) => r.authorization)).toEqual([`Bearer ${renewed}`]);
+  }, 90_000);
+
   it('after a reload a dead refresh token makes the app ask for credentials (once), never a stored password', async () => {
     const [tab] = (await tabs(1)) as [Tab];
     await tab.reload();
@@ -283,6 +321,36 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(await burst(tab, 5)).toMatchObject({ ok: 5, failed: 0 });
     expect(await tab.evaluate(() => [app.store.persistence, app.state.logs.some((l) => l.includes('memory'))])).toEqual(['memory', true]);
     expect(server.counters.logins).toBe(1);
+  }, 60_000);
+
+  it('a full localStorage still serves the persisted tokens after a reload, and a logout still removes them from disk', async () => {
+    const [tab] = (await tabs(1, { prefix: 'full' })) as [Tab];
+    // Another script of the origin fills localStorage to the last byte after our login.
+    await tab.evaluate(() => {
+      let i = 0;
+      for (let size = 1 << 20; size >= 1; ) {
+        try {
+          localStorage.setItem(`filler-${(i += 1)}`, 'x'.repeat(size));
+        } catch {
+          size = Math.floor(size / 2);
+        }
+      }
+    });
+    server.resetCounters();
+    await tab.reload();
+    await tab.waitForFunction(() => 'app' in window);
+    // Writes are refused, reads are not: the tokens on disk are used, no login.
+    expect(await burst(tab, 5)).toMatchObject({ ok: 5, failed: 0 });
+    expect(await asked(tab)).toBe(0);
+    expect(server.counters.logins).toBe(0);
+    await tab.evaluate(() => app.session.logout());
+    // Removing needs no quota: the logout leaves nothing a reload (or another tab) could bring back.
+    expect(await tab.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('full:')))).toEqual([]);
+    await tab.reload();
+    await tab.waitForFunction(() => 'app' in window);
+    const sentBefore = api.seen.length;
+    expect(await burst(tab, 2)).toMatchObject({ ok: 0, failed: 2, errors: ['CREDENTIALS_REQUIRED', 'CREDENTIALS_REQUIRED'] });
+    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
   }, 60_000);
 
   it('a page with <base href> to another origin, and a cross-origin fetch, never carry the token', async () => {

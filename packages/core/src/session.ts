@@ -88,7 +88,8 @@ export interface AuthSession {
   refresh(opts?: GetTokenOptions): Promise<TokenSet>;
   /**
    * Revokes on the server where the strategy can, then forgets the tokens here and in the store. A
-   * renewal in flight is waited for first, so the tokens it obtains are the ones revoked.
+   * renewal in flight is waited for first, so the tokens it obtains are the ones revoked; with a
+   * coordinating store, so is another holder's (a tab's, a process's) renewal.
    */
   logout(): Promise<void>;
   /** The current tokens, to persist elsewhere and pass back with `importTokens` or `initialTokens`. */
@@ -240,7 +241,25 @@ class Session implements AuthSession {
     // A renewal already in flight would otherwise commit its tokens after the logout (bringing them
     // back here and in the store, never revoked): let it finish and revoke what it obtained.
     if (this.#flight) await this.#flight.catch(() => {});
-    const tokens = this.#tokens;
+    this.#invalidate();
+    if (!this.#store.coordinate) return this.#end(undefined);
+    // Another holder of the store (a tab, a process) may be renewing: under its lock, the logout waits
+    // for that renewal and revokes what it obtained, which would otherwise be stored after the delete
+    // and bring the session back in every tab.
+    let ran = false;
+    try {
+      await this.#store.coordinate(this.#key, (latest) => ((ran = true), this.#end(latest)), { signal: this.#closer.signal });
+    } catch (error) {
+      if (ran) throw error;
+      // No lock to be had (a stuck holder, the store unreachable): log out here all the same.
+      await this.#end(undefined);
+    }
+  }
+
+  /** Revokes where the strategy can and forgets the tokens here and in the store (`latest`: the store's, if newer). */
+  async #end(latest: StoredTokens | undefined): Promise<void> {
+    const tokens = latest?.tokens?.accessToken && (latest.generation > this.#generation || !this.#tokens) ? latest.tokens : this.#tokens;
+    if (latest && latest.generation > this.#generation) this.#generation = latest.generation;
     const revoke = this.strategy.revoke;
     this.#invalidate();
     try {

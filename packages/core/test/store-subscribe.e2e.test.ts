@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { createAuthSession, memoryTokenStore, type StoredTokens, type TokenStore } from '@auth/core';
+import { createAuthSession, memoryTokenStore, type StoredTokens, type TokenSet, type TokenStore } from '@auth/core';
 import { startAcme, type Acme } from './acme-server.js';
 import { acmeStrategy } from './acme-strategy.js';
 
@@ -51,6 +51,29 @@ it('a renewal waiting on the lock adopts the tokens pushed meanwhile instead of 
   release();
   expect((await waiting).accessToken).toBe(rotated.accessToken);
   expect(acme.counters).toMatchObject({ logins: 1, refreshes: 1, rejectedRefreshes: 0 });
+});
+
+it("a logout while another session renews on the store: that renewal's tokens are revoked and do not come back in either session", async () => {
+  acme = await startAcme();
+  const store = memoryTokenStore();
+  const revoked: string[] = [];
+  const make = () => {
+    const base = acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password });
+    return createAuthSession({ ...base, revoke: async (tokens: TokenSet) => void revoked.push(tokens.accessToken) }, { store });
+  };
+  const a = make();
+  const b = make();
+  await a.getToken();
+  await b.getToken();
+  acme.faults.add({ endpoint: 'refresh', fault: { kind: 'delay', ms: 150 } });
+  const renewal = a.refresh();
+  await b.logout();
+  const renewed = await renewal;
+  expect(revoked).toEqual([renewed.accessToken]);
+  expect(await store.get('acme')).toBeUndefined();
+  expect(await a.exportTokens()).toBeUndefined();
+  expect(await b.exportTokens()).toBeUndefined();
+  expect(acme.counters).toMatchObject({ logins: 1, refreshes: 1 });
 });
 
 it('the memory store tells subscribers of writes and deletes, not of deletes of nothing', async () => {
