@@ -166,13 +166,15 @@ describe('redisTokenStore: lock, lease and fencing', () => {
   });
 
   it('extends the lease of a holder that renews for longer than the lease', async () => {
-    const a = store({ leaseMs: 150 });
-    const b = store({ leaseMs: 150 });
+    // Four leases long; a lease of 600 ms (heartbeat every 200 ms) rides out event-loop stalls of a
+    // loaded machine that a 150 ms one did not (a stall past the lease lets the waiter in: a real expiry).
+    const a = store({ leaseMs: 600 });
+    const b = store({ leaseMs: 600 });
     const order: string[] = [];
     await Promise.all([
       a.coordinate('k', async () => {
         order.push('a start');
-        await new Promise((r) => setTimeout(r, 600));
+        await new Promise((r) => setTimeout(r, 2_400));
         await a.set('k', { tokens: tokens(1), generation: 1 });
         order.push('a end');
       }),
