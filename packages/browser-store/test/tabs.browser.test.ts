@@ -202,9 +202,9 @@ describe('member app in several Chromium tabs (one context)', () => {
     const after = await Promise.all([leaving, watching, renewing].map((tab) => burst(tab, 3)));
     expect(total(after)).toMatchObject({ ok: 0, failed: 9 });
     expect(new Set(total(after).errors)).toEqual(new Set(['CREDENTIALS_REQUIRED']));
-    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
+    expect(api.seen.slice(sentBefore).filter((r) => r.headers.authorization !== undefined)).toEqual([]);
     expect(server.counters).toMatchObject({ revokes: 1, logins: 0 });
-    expect(api.seen.filter((r) => r.path.includes('/token/revoke')).map((r) => r.authorization)).toEqual([`Bearer ${renewed}`]);
+    expect(api.seen.filter((r) => r.url.includes('/token/revoke')).map((r) => r.headers.authorization)).toEqual([`Bearer ${renewed}`]);
   }, 90_000);
 
   it('after a reload a dead refresh token makes the app ask for credentials (once), never a stored password', async () => {
@@ -350,7 +350,7 @@ describe('member app in several Chromium tabs (one context)', () => {
     await tab.waitForFunction(() => 'app' in window);
     const sentBefore = api.seen.length;
     expect(await burst(tab, 2)).toMatchObject({ ok: 0, failed: 2, errors: ['CREDENTIALS_REQUIRED', 'CREDENTIALS_REQUIRED'] });
-    expect(api.seen.slice(sentBefore).filter((r) => r.authorization !== undefined)).toEqual([]);
+    expect(api.seen.slice(sentBefore).filter((r) => r.headers.authorization !== undefined)).toEqual([]);
   }, 60_000);
 
   it('a page with <base href> to another origin, and a cross-origin fetch, never carry the token', async () => {
