@@ -151,9 +151,8 @@ class Session implements AuthSession {
   #renewAt = Number.NEGATIVE_INFINITY;
   /** Resolved promise of the current tokens: the fast path returns it without allocating. */
   #cached: Promise<TokenSet> | undefined;
-  #flight: Promise<TokenSet> | undefined;
-  /** Flights that have not settled yet (see #join: a waiter can be refused one that never will). */
-  readonly #unsettled = new WeakSet<Promise<TokenSet>>();
+  /** The login/refresh in flight, until it serves its tokens: started by #renew only, ended by #endFlight only. */
+  #flight: Flight | undefined;
   #loaded: Promise<void> | undefined;
   /** After a failed refresh-ahead, the next attempt waits until this time (the token is still valid). */
   #backgroundRetryAt = 0;
@@ -204,7 +203,7 @@ class Session implements AuthSession {
       // Due for renewal but still valid: renew in the background and keep serving this token.
       if (tokens.expiresAt !== undefined && now < tokens.expiresAt) {
         if (!this.#flight && now >= this.#backgroundRetryAt) {
-          this.#renew('auto').catch(() => {
+          this.#renew('auto').promise.catch(() => {
             this.#backgroundRetryAt = this.#now() + Math.min(30_000, Math.max(1_000, (tokens.expiresAt! - this.#now()) / 4));
           });
         }
@@ -240,7 +239,7 @@ class Session implements AuthSession {
     await this.#load();
     // A renewal already in flight would otherwise commit its tokens after the logout (bringing them
     // back here and in the store, never revoked): let it finish and revoke what it obtained.
-    if (this.#flight) await this.#flight.catch(() => {});
+    if (this.#flight) await this.#flight.promise.catch(() => {});
     this.#invalidate();
     if (!this.#store.coordinate) return this.#end(undefined);
     // Another holder of the store (a tab, a process) may be renewing: under its lock, the logout waits
@@ -365,20 +364,33 @@ class Session implements AuthSession {
   }
 
   /** Starts a renewal unless one is in flight: the single-flight point of the session. */
-  #renew(kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
+  #renew(kind: 'auto' | 'refresh' | 'login'): Flight {
     if (this.#flight) return this.#flight;
-    const flight: Promise<TokenSet> = this.#runRenewal(kind).finally(() => {
-      this.#unsettled.delete(flight);
-      if (this.#flight === flight) this.#flight = undefined;
-    });
-    this.#unsettled.add(flight);
+    const flight: Flight = {
+      promise: this.#runRenewal(kind, () => this.#endFlight(flight)).finally(() => {
+        flight.settled = true;
+        this.#endFlight(flight);
+      }),
+      settled: false,
+    };
     // Callers may all have given up (aborted); the flight's failure must not become unhandled.
-    flight.catch(() => {});
+    flight.promise.catch(() => {});
     this.#flight = flight;
     return flight;
   }
 
-  async #runRenewal(kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
+  /**
+   * Ends `flight` if it is still the current one (never a newer one): callers from now on start a new
+   * renewal. Called when its tokens are served (a rejection reported from then on is about those
+   * tokens, and must not join the finished flight, whose promise settles some microtasks later), when
+   * it settles, and when it is found abandoned (see #join).
+   */
+  #endFlight(flight: Flight): void {
+    if (this.#flight === flight) this.#flight = undefined;
+  }
+
+  /** The renewal of a flight; `served` ends the flight the moment its tokens are served. */
+  async #runRenewal(kind: 'auto' | 'refresh' | 'login', served: () => void): Promise<TokenSet> {
     await this.#load();
     // Newer than this: renewed by another holder while we waited (possibly already adopted here
     // through the store's change notice, which must not make us renew again).
@@ -389,7 +401,7 @@ class Session implements AuthSession {
       if (latest && (latest.generation > startGeneration || !startedWithTokens) && latest.tokens?.accessToken) {
         if (latest.generation > this.#generation || !this.#tokens) this.#adoptFromStore(latest);
         if (kind !== 'login' && this.#now() < this.#renewAt) {
-          this.#flight = undefined;
+          served();
           return this.#tokens!;
         }
       }
@@ -401,7 +413,7 @@ class Session implements AuthSession {
           const next = await this.#attempt('refresh', (ctx) => refresh.call(this.strategy, current, ctx));
           // A refresh that returns no refresh token keeps the old one (APIs that do not rotate).
           const merged: TokenSet = next?.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
-          return await this.#commit(this.#issued(merged), 'refresh', started);
+          return await this.#commit(this.#issued(merged), 'refresh', started, served);
         } catch (error) {
           // isAuthError, not instanceof: a strategy built against another copy of this package throws that copy's errors.
           if (!(isAuthError(error) && error.code === 'REFRESH_REJECTED')) throw error;
@@ -410,7 +422,7 @@ class Session implements AuthSession {
       }
       const started = this.#now();
       const fresh = await this.#attempt('login', (ctx) => this.strategy.login(ctx));
-      return this.#commit(this.#issued(fresh), 'login', started);
+      return this.#commit(this.#issued(fresh), 'login', started, served);
     };
     if (this.#store.coordinate) return this.#store.coordinate(this.#key, renew, { signal: this.#closer.signal });
     // Without coordination, still look at the store: another session sharing it may have rotated the
@@ -431,8 +443,16 @@ class Session implements AuthSession {
     });
   }
 
-  /** Stores new tokens (before anyone uses them: a rotated refresh token must not be lost), then serves them. */
-  async #commit(tokens: TokenSet, reason: 'login' | 'refresh' | 'import', started: number | undefined): Promise<TokenSet> {
+  /**
+   * Stores new tokens (before anyone uses them: a rotated refresh token must not be lost), then serves
+   * them; `served` ends the flight that obtained them (an import leaves a flight in progress alone).
+   */
+  async #commit(
+    tokens: TokenSet,
+    reason: 'login' | 'refresh' | 'import',
+    started: number | undefined,
+    served?: () => void,
+  ): Promise<TokenSet> {
     if (typeof tokens.accessToken !== 'string' || tokens.accessToken === '') {
       throw new BadResponseError(`${this.strategy.name}: ${reason} returned no access token`, { operation: reason === 'import' ? 'login' : reason, strategy: this.strategy.name });
     }
@@ -446,9 +466,8 @@ class Session implements AuthSession {
     }
     this.#writing = -1;
     this.#adopt({ tokens, generation }, undefined);
-    // The renewal is over the moment its tokens are served: a rejection reported from here on is
-    // about these tokens and must start a new renewal, not join the finished one.
-    if (reason !== 'import') this.#flight = undefined;
+    // Before anyone hears of these tokens: a rejection of them must start a new renewal.
+    served?.();
     const name = this.strategy.name;
     this.#emitter.emit('tokens', { strategy: name, generation, reason, expiresAt: tokens.expiresAt });
     if (reason !== 'import') {
@@ -526,20 +545,30 @@ class Session implements AuthSession {
   }
 
   /** Waits for a shared promise, letting this caller alone give up when its signal fires. */
-  #join(flight: Promise<TokenSet>, signal: AbortSignal | undefined, kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
+  #join(flight: Flight, signal: AbortSignal | undefined, kind: 'auto' | 'refresh' | 'login'): Promise<TokenSet> {
     // Cloudflare Workers: I/O belongs to the request that started it. When that request ends first
     // (it gave up, its client left), its login never settles, and the runtime rejects any other
     // request awaiting it. A flight that rejects while still unsettled is such a refusal, never the
     // renewal's own outcome (that settles the flight first): drop it and renew in this caller's
     // request; the other refused waiters join that one.
-    const waited = flight.catch((error: unknown) => {
-      if (!this.#unsettled.has(flight)) throw error;
-      if (this.#flight === flight) this.#flight = undefined;
+    const waited = flight.promise.catch((error: unknown) => {
+      if (flight.settled) throw error;
+      this.#endFlight(flight);
       if (this.#cached !== undefined && this.#now() < this.#renewAt) return this.#cached;
-      return this.#renew(kind);
+      return this.#renew(kind).promise;
     });
     return signal ? untilAborted(waited, signal, () => new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name })) : waited;
   }
+}
+
+/** One login/refresh, shared by every caller that asks for one while it runs. */
+interface Flight {
+  readonly promise: Promise<TokenSet>;
+  /**
+   * Its renewal has finished. A flight that rejects while unsettled was refused by the runtime
+   * (see #join), and is not the renewal's outcome.
+   */
+  settled: boolean;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
