@@ -2,7 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultPlan } from '../faults.js';
 import { bearerToken, readRawBody, sendJson } from '../server-kit.js';
 import { CallWindow } from '../window.js';
-import type { OpenLoyaltyApiKey, OpenLoyaltyEcho, OpenLoyaltyEndpoint, OpenLoyaltyRequestRecord, OpenLoyaltyUser } from './server.js';
+import type {
+  OpenLoyaltyApiKey,
+  OpenLoyaltyEcho,
+  OpenLoyaltyEndpoint,
+  OpenLoyaltyRequestRecord,
+  OpenLoyaltyUser,
+} from './server.js';
 import type { Principal, TokenIssuer } from './tokens.js';
 
 export const ADMIN_ROLES = ['ROLE_ADMIN'];
@@ -142,7 +148,12 @@ async function refresh(s: OpenLoyaltyState, { req, res }: Call, store: string | 
 }
 
 /** Reads a JSON object body with the given string fields; answers 400 itself and returns undefined otherwise. */
-async function jsonFields<K extends string>(s: OpenLoyaltyState, req: IncomingMessage, res: ServerResponse, fields: K[]): Promise<Record<K, string> | undefined> {
+async function jsonFields<K extends string>(
+  s: OpenLoyaltyState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  fields: K[],
+): Promise<Record<K, string> | undefined> {
   const raw = await readRawBody(req);
   const type = req.headers['content-type'] ?? '';
   if (!/json/i.test(type)) return void badRequest(s, res, 'Invalid content type: expected application/json.');
@@ -178,7 +189,13 @@ function withinLimit(s: OpenLoyaltyState, res: ServerResponse, account: string):
 }
 
 /** The caller behind a protected request: answers 401 itself and returns undefined when there is none. */
-async function authenticate(s: OpenLoyaltyState, req: IncomingMessage, url: URL, res: ServerResponse, endpoint: 'api' | 'revoke' = 'api'): Promise<{ kind: 'admin' | 'member' | 'api-key'; principal: Principal } | undefined> {
+async function authenticate(
+  s: OpenLoyaltyState,
+  req: IncomingMessage,
+  url: URL,
+  res: ServerResponse,
+  endpoint: 'api' | 'revoke' = 'api',
+): Promise<{ kind: 'admin' | 'member' | 'api-key'; principal: Principal } | undefined> {
   const headerKey = req.headers['x-auth-token'];
   const key = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? url.searchParams.get('auth_token') ?? undefined;
   if (key !== undefined) {

@@ -2,8 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultPlan } from '../faults.js';
 import { listen, routes, sendJson, type Route } from '../server-kit.js';
 import { CallWindow } from '../window.js';
-import * as handle from './handlers.js';
-import { ADMIN_ROLES, MEMBER_ROLES, fixedId, notFound, zeroTally, type OpenLoyaltyHandler, type OpenLoyaltyState } from './handlers.js';
+import { ADMIN_ROLES, MEMBER_ROLES, fixedId, notFound, zeroTally } from './handlers.js';
+import {
+  adminLogin,
+  adminRefresh,
+  echo,
+  memberGet,
+  memberLogin,
+  membersList,
+  memberRefresh,
+  revoke,
+} from './handlers.js';
+import type { OpenLoyaltyHandler, OpenLoyaltyState } from './handlers.js';
 import { TokenIssuer, type Principal } from './tokens.js';
 
 /**
@@ -219,26 +229,26 @@ interface OpenLoyaltyRoute extends Route<OpenLoyaltyHandler> {
 
 // In the order the paths are tried: the literal `admin` and `token` paths before the `:store` ones.
 const table = routes<OpenLoyaltyRoute>([
-  { method: 'POST', path: '/api/admin/login_check', name: 'admin-login', endpoint: 'login', handler: handle.adminLogin },
-  { method: 'POST', path: '/api/token/refresh', name: 'admin-refresh', endpoint: 'refresh', handler: handle.adminRefresh },
-  { method: 'GET', path: '/api/token/revoke', name: 'revoke', endpoint: 'revoke', handler: handle.revoke },
-  { method: '*', path: '/api/echo', name: 'echo', endpoint: 'api', handler: handle.echo },
+  { method: 'POST', path: '/api/admin/login_check', name: 'admin-login', endpoint: 'login', handler: adminLogin },
+  { method: 'POST', path: '/api/token/refresh', name: 'admin-refresh', endpoint: 'refresh', handler: adminRefresh },
+  { method: 'GET', path: '/api/token/revoke', name: 'revoke', endpoint: 'revoke', handler: revoke },
+  { method: '*', path: '/api/echo', name: 'echo', endpoint: 'api', handler: echo },
   {
     method: 'POST',
     path: '/api/:store/member/login_check',
     name: 'member-login',
     endpoint: 'member-login',
-    handler: handle.memberLogin,
+    handler: memberLogin,
   },
   {
     method: 'POST',
     path: '/api/:store/token/refresh',
     name: 'member-refresh',
     endpoint: 'member-refresh',
-    handler: handle.memberRefresh,
+    handler: memberRefresh,
   },
-  { method: 'GET', path: '/api/:store/member', name: 'members-list', endpoint: 'api', handler: handle.membersList },
-  { method: 'GET', path: '/api/:store/member/:memberId', name: 'member-get', endpoint: 'api', handler: handle.memberGet },
+  { method: 'GET', path: '/api/:store/member', name: 'members-list', endpoint: 'api', handler: membersList },
+  { method: 'GET', path: '/api/:store/member/:memberId', name: 'member-get', endpoint: 'api', handler: memberGet },
 ]);
 
 /** What every request goes through before its route's handler: record, 404/405, count, faults, store. */
@@ -251,7 +261,9 @@ async function dispatch(s: OpenLoyaltyState, req: IncomingMessage, res: ServerRe
   const route = found.status === 200 ? found.route : found.status === 405 ? found.routes[0] : undefined;
   record(s, req, url.pathname, route?.endpoint ?? 'other', res);
   if (found.status === 404) return notFound(res);
-  if (found.status === 405) return sendJson(res, 405, { code: 405, message: 'Method Not Allowed' }, { allow: found.allow });
+  if (found.status === 405) {
+    return sendJson(res, 405, { code: 405, message: 'Method Not Allowed' }, { allow: found.allow });
+  }
   const { endpoint } = found.route;
   if (endpoint !== 'revoke' && endpoint !== 'api') {
     s.tally.authCalls += 1;
@@ -263,7 +275,13 @@ async function dispatch(s: OpenLoyaltyState, req: IncomingMessage, res: ServerRe
   return found.route.handler(s, { req, res, url, method, params: found.params });
 }
 
-function record(s: OpenLoyaltyState, req: IncomingMessage, path: string, endpoint: OpenLoyaltyEndpoint | 'other', res: ServerResponse): void {
+function record(
+  s: OpenLoyaltyState,
+  req: IncomingMessage,
+  path: string,
+  endpoint: OpenLoyaltyEndpoint | 'other',
+  res: ServerResponse,
+): void {
   const entry: OpenLoyaltyRequestRecord = { method: req.method ?? 'GET', path, endpoint, status: 0, at: s.now() };
   s.requests.push(entry);
   if (s.requests.length > 10_000) s.requests.shift();
