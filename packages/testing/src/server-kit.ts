@@ -105,7 +105,7 @@ export type RouteMatch<R extends Route> =
  * A route table built by {@link routes}.
  *
  * @example
- * const ping: Route<Handler> = { method: 'GET', path: '/ping', name: 'ping', handler: (req, res) => res.end('pong') };
+ * const ping: Route<Handler> = { method: 'GET', path: '/ping', name: 'ping', handler: (req, res) => void res.end('pong') };
  * const table: RouteTable<Route<Handler>> = routes([ping]);
  */
 export interface RouteTable<R extends Route> {
