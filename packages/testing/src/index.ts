@@ -1,5 +1,5 @@
-export { listen, readBody, readRawBody, sendJson, sendHtml, bearerToken } from './server-kit.js';
-export type { RunningServer, Handler } from './server-kit.js';
+export { listen, readBody, readRawBody, sendJson, sendHtml, bearerToken, routes } from './server-kit.js';
+export type { RunningServer, Handler, Route, RouteMatch, RouteTable } from './server-kit.js';
 export { FaultPlan } from './faults.js';
 export type { Fault, FaultRule } from './faults.js';
 export { CallWindow } from './window.js';

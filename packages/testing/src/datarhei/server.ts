@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FaultPlan } from '../faults.js';
-import { bearerToken, listen, readBody, sendJson, sleep, type RunningServer } from '../server-kit.js';
+import { listen, routes, type Route, type RunningServer } from '../server-kit.js';
 import { Auth0Validator, type DatarheiAuth0Tenant } from './auth0.js';
+import * as handle from './handlers.js';
+import { issuePair, sendError, type DatarheiHandler, type DatarheiState } from './handlers.js';
 import { CoreTokens } from './tokens.js';
 
 /**
@@ -102,14 +104,38 @@ export interface DatarheiServer extends RunningServer {
   resetCounters(): void;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
-
-function sendError(res: ServerResponse, status: number, details: string[]): void {
-  sendJson(res, status, { code: status, message: STATUS_TEXT[status] ?? 'Error', details });
-}
-
 function emptyCounters(): DatarheiCounters {
   return { loginAttempts: 0, logins: 0, auth0Logins: 0, failedLogins: 0, refreshes: 0, failedRefreshes: 0, rejectedCalls: 0, apiCalls: {}, faults: 0 };
+}
+
+/** A route of the table: its handler, and the endpoint its faults go to. */
+interface DatarheiRoute extends Route<DatarheiHandler> {
+  readonly endpoint: Exclude<DatarheiEndpoint, '*'>;
+}
+
+// Core's router compares raw paths (no percent-decoding); `/api/v3/*` is everything behind the JWT middleware.
+const table = routes<DatarheiRoute>(
+  [
+    { method: '*', path: '/api', name: 'about', endpoint: 'about', handler: handle.about },
+    { method: 'POST', path: '/api/login', name: 'login', endpoint: 'login', handler: handle.login },
+    { method: '*', path: '/api/login/refresh', name: 'refresh', endpoint: 'refresh', handler: handle.refresh },
+    { method: '*', path: '/ping', name: 'ping', endpoint: 'ping', handler: handle.ping },
+    { method: '*', path: '/api/v3/*rest', name: 'api', endpoint: 'api', handler: handle.api },
+  ],
+  { decode: false },
+);
+
+/** What every request goes through before its route's handler: faults, then 404/405 (no `Allow`, as before). */
+async function dispatch(s: DatarheiState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+  const found = table.match(req.method ?? 'GET', path);
+  const route = found.status === 200 ? found.route : found.status === 405 ? found.routes[0] : undefined;
+  if (route && (await s.faults.apply(route.endpoint, res))) {
+    s.counters.faults += 1;
+    return;
+  }
+  if (found.status !== 200) return sendError(res, found.status, []);
+  return found.route.handler(s, { req, res, path, params: found.params });
 }
 
 /**
@@ -131,180 +157,43 @@ function emptyCounters(): DatarheiCounters {
  */
 export async function createDatarheiServer(options: DatarheiServerOptions = {}): Promise<DatarheiServer> {
   const now = options.now ?? Date.now;
-  let username = options.username ?? 'admin';
-  let password = options.password ?? 'datarhei';
-  const failedLoginDelayMs = options.failedLoginDelayMs ?? 5_000;
-  const newer = options.statusCodes === 'newer';
-  const tokens = new CoreTokens(options.jwtSecret ?? randomBytes(32).toString('hex'), now, {
-    access: options.accessTokenTtlSeconds ?? 600,
-    refresh: options.refreshTokenTtlSeconds ?? 86_400,
-  });
-  const auth0 = options.auth0Tenants?.length ? new Auth0Validator(options.auth0Tenants, now) : undefined;
-  const faults = new FaultPlan<DatarheiEndpoint>();
-  const counters = emptyCounters();
-  const metadata = new Map<string, unknown>();
-  let closed = false;
-
-  const issuePair = async (sub: string) => ({ access_token: await tokens.issue(sub, 'access'), refresh_token: await tokens.issue(sub, 'refresh') });
-
-  /** Core answers failed logins late; the answer is dropped if the server closed meanwhile. */
-  const failLogin = async (res: ServerResponse, status: number, detail: string) => {
-    counters.failedLogins += 1;
-    await sleep(failedLoginDelayMs);
-    if (!closed && !res.destroyed) sendError(res, status, [detail]);
+  const s: DatarheiState = {
+    now,
+    username: options.username ?? 'admin',
+    password: options.password ?? 'datarhei',
+    failedLoginDelayMs: options.failedLoginDelayMs ?? 5_000,
+    newer: options.statusCodes === 'newer',
+    tokens: new CoreTokens(options.jwtSecret ?? randomBytes(32).toString('hex'), now, {
+      access: options.accessTokenTtlSeconds ?? 600,
+      refresh: options.refreshTokenTtlSeconds ?? 86_400,
+    }),
+    auth0: options.auth0Tenants?.length ? new Auth0Validator(options.auth0Tenants, now) : undefined,
+    faults: new FaultPlan<DatarheiEndpoint>(),
+    counters: emptyCounters(),
+    metadata: new Map(),
+    closed: false,
   };
 
-  /** The missing/invalid token answer of Core's JWT middleware (refresh and protected routes). */
-  const rejectToken = (req: IncomingMessage, res: ServerResponse, missing: boolean) => {
-    const status = newer && missing ? 403 : 401;
-    const detail = newer ? (missing ? 'access denied' : 'invalid token') : 'Missing or invalid JWT token';
-    if (req.method === 'HEAD') {
-      res.writeHead(status, { 'content-length': '0' });
-      res.end();
-    } else sendError(res, status, [detail]);
-  };
-
-  const login = async (req: IncomingMessage, res: ServerResponse) => {
-    counters.loginAttempts += 1;
-    const body = await readBody(req);
-    const bearer = bearerToken(req);
-    if (bearer !== undefined && auth0) {
-      const verdict = await auth0.verify(bearer);
-      if (!verdict.ok) {
-        const reason = verdict.reason === 'user-not-allowed' ? 'user not allowed' : verdict.reason === 'unknown-issuer' ? 'unknown issuer' : 'invalid token';
-        return failLogin(res, newer ? 403 : 401, `Invalid authorization credentials: ${reason}`);
-      }
-      counters.logins += 1;
-      counters.auth0Logins += 1;
-      return sendJson(res, 200, await issuePair(verdict.sub));
-    }
-    const type = req.headers['content-type'] ?? '';
-    let creds: { username?: unknown; password?: unknown } | undefined;
-    if (type.startsWith('application/json')) {
-      try {
-        const parsed: unknown = JSON.parse(body);
-        if (parsed && typeof parsed === 'object') creds = parsed as typeof creds;
-      } catch {
-        creds = undefined;
-      }
-    }
-    if (!creds || typeof creds.username !== 'string' || typeof creds.password !== 'string' || creds.username === '' || creds.password === '') {
-      return failLogin(res, 400, 'Missing authorization credentials');
-    }
-    if (creds.username !== username || creds.password !== password) {
-      return failLogin(res, newer ? 403 : 401, 'Invalid authorization credentials: invalid username or password');
-    }
-    counters.logins += 1;
-    return sendJson(res, 200, await issuePair(creds.username));
-  };
-
-  const refresh = async (req: IncomingMessage, res: ServerResponse) => {
-    const bearer = bearerToken(req);
-    const claims = req.method === 'GET' && bearer !== undefined ? await tokens.verify(bearer, 'refresh') : undefined;
-    if (!claims) {
-      counters.failedRefreshes += 1;
-      return rejectToken(req, res, bearer === undefined);
-    }
-    counters.refreshes += 1;
-    sendJson(res, 200, { access_token: await tokens.issue(claims.sub, 'access') });
-  };
-
-  const api = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    const bearer = bearerToken(req);
-    const claims = bearer !== undefined ? await tokens.verify(bearer, 'access') : undefined;
-    if (!claims) {
-      counters.rejectedCalls += 1;
-      return rejectToken(req, res, bearer === undefined);
-    }
-    const method = req.method ?? 'GET';
-    const route = path.startsWith('/api/v3/metadata/') ? '/api/v3/metadata/{key}' : path;
-    counters.apiCalls[`${method} ${route}`] = (counters.apiCalls[`${method} ${route}`] ?? 0) + 1;
-    if (method === 'HEAD') {
-      res.writeHead(200, { 'content-length': '0' });
-      res.end();
-      return;
-    }
-    if (path === '/api/v3/process' && method === 'GET') return sendJson(res, 200, []);
-    if (path === '/api/v3/skills' && method === 'GET') return sendJson(res, 200, { ffmpeg: { version: '6.1.1' }, filters: [], codecs: {} });
-    if (route === '/api/v3/metadata/{key}') {
-      const key = decodeURIComponent(path.slice('/api/v3/metadata/'.length));
-      if (method === 'GET') return metadata.has(key) ? sendJson(res, 200, metadata.get(key)) : sendError(res, 404, ['unknown key']);
-      if (method === 'DELETE') {
-        metadata.delete(key);
-        return sendJson(res, 200, 'OK');
-      }
-      if (method === 'PUT') {
-        const text = await readBody(req);
-        let value: unknown;
-        try {
-          value = JSON.parse(text);
-        } catch {
-          return sendError(res, 400, ['Invalid JSON']);
-        }
-        metadata.set(key, value);
-        return sendJson(res, 200, value);
-      }
-      return sendError(res, 405, []);
-    }
-    return sendError(res, 404, []);
-  };
-
-  const running = await listen(
-    async (req, res): Promise<void> => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
-      const endpoint: DatarheiEndpoint | undefined =
-        path === '/api' ? 'about' : path === '/api/login' ? 'login' : path === '/api/login/refresh' ? 'refresh' : path === '/ping' ? 'ping' : path.startsWith('/api/v3/') ? 'api' : undefined;
-      if (endpoint && (await faults.apply(endpoint, res))) {
-        counters.faults += 1;
-        return;
-      }
-      switch (endpoint) {
-        case 'about':
-          return sendJson(res, 200, {
-            app: 'datarhei-core',
-            auths: ['localjwt', ...(auth0?.describe() ?? [])],
-            name: 'reference-core',
-            id: 'c0ffee00-0000-4000-8000-000000000000',
-            created_at: new Date(now()).toISOString(),
-            uptime_seconds: 1,
-            version: { number: '16.16.0', repository_commit: 'reference', repository_branch: 'main', build_date: '', arch: 'linux/amd64', compiler: 'go1.21' },
-          });
-        case 'ping':
-          res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'content-length': '4' });
-          res.end('pong');
-          return;
-        case 'login':
-          if (req.method !== 'POST') return sendError(res, 405, []);
-          return login(req, res);
-        case 'refresh':
-          return refresh(req, res);
-        case 'api':
-          return api(req, res, path);
-        default:
-          return sendError(res, 404, []);
-      }
-    },
-    { port: options.port },
-  );
+  const running = await listen((req, res) => dispatch(s, req, res), { port: options.port });
 
   return {
     url: running.url,
     port: running.port,
-    counters,
-    faults,
-    failedLoginDelayMs,
-    revokeAccessTokens: () => tokens.revokeAccessTokens(),
-    expireRefreshTokens: () => tokens.expireRefreshTokens(),
+    counters: s.counters,
+    faults: s.faults,
+    failedLoginDelayMs: s.failedLoginDelayMs,
+    revokeAccessTokens: () => s.tokens.revokeAccessTokens(),
+    expireRefreshTokens: () => s.tokens.expireRefreshTokens(),
     setCredentials(u, p) {
-      username = u;
-      password = p;
+      s.username = u;
+      s.password = p;
     },
-    issueTokens: (sub = username) => issuePair(sub),
+    issueTokens: (sub = s.username) => issuePair(s, sub),
     resetCounters() {
-      Object.assign(counters, emptyCounters());
+      Object.assign(s.counters, emptyCounters());
     },
     close() {
-      closed = true;
+      s.closed = true;
       return running.close();
     },
   };
