@@ -40,5 +40,5 @@ export {
 export type { AuthErrorCode, AuthErrorOptions, AuthOperation, KnownAuthError } from './errors.js';
 export { toRetryPolicy, rateLimitWait, waitUnlessAborted, toLimiter, acquireSlot } from './request-pacing.js';
 export type { RateLimitRetryOptions, RetryPolicy, RequestLimiter, LimiterOption } from './request-pacing.js';
-export { RequestFlow, RequestRun } from './request-flow.js';
+export { RequestFlow, RequestRun, replayableBody, absoluteUrl, hidesManualRedirects } from './request-flow.js';
 export type { RequestFlowOptions, RunOptions, AuthHeaders, Verdict } from './request-flow.js';

@@ -142,7 +142,7 @@ export class RequestFlow {
  * What a {@link RequestRun} knows of its request.
  *
  * @example
- * flow.start({ signal, timeoutMs: 5_000, replayable: true, timedOut: (what: string, ms: number) => new Error(`${what} (${ms} ms)`) });
+ * flow.start({ signal, timeoutMs: 5_000, replayable: true, timedOut: (error) => new Error(error.message, { cause: error }) });
  */
 export interface RunOptions {
   signal?: AbortSignal | null;
@@ -150,8 +150,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Whether the body can be sent again (not a stream). Default `true`. */
   replayable?: boolean;
-  /** The host's error for a wait that ran out of the timeout; default a `TimeoutError`. */
-  timedOut?: (what: string, timeoutMs: number) => unknown;
+  /** The host's error for a wait that ran out of the timeout, given the core's `TimeoutError` (the default). */
+  timedOut?: (error: TimeoutError, what: string) => unknown;
 }
 
 /**
@@ -274,6 +274,26 @@ export class RequestRun {
   }
 
   /**
+   * The request loop: a token (at once when one is cached), a limiter slot, the send, and the verdict
+   * on its answer (replay once, wait out a 429) until an answer goes back. `answer` is the answer to a
+   * first send the host made already (its hot path, with the tokens it gave {@link use}); `discard`
+   * frees an answer that is not handed back.
+   */
+  async perform<R extends ResponseInfo>(send: (tokens: TokenSet) => Promise<R>, discard: (answer: R) => void, answer?: R): Promise<R> {
+    for (;;) {
+      if (answer === undefined) {
+        const tokens = this.ready() ?? (await this.waitForToken());
+        answer = await this.send(() => send(tokens));
+      }
+      const next = this.proceed(this.verdict(answer));
+      if (next === undefined) return answer;
+      discard(answer);
+      await next;
+      answer = undefined;
+    }
+  }
+
+  /**
    * Runs one of the adapter's waits within what is left, since `started`, of the request's timeout
    * (a host starts its own only in the transport). The signal still ends it with `ABORTED`.
    */
@@ -312,11 +332,66 @@ export class RequestRun {
 
   #timedOut(what: string): unknown {
     const ms = this.#timeout();
-    const make = this.options.timedOut;
-    return make ? make(what, ms) : new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, { operation: 'request', timeoutMs: ms });
+    const error = new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, { operation: 'request', timeoutMs: ms });
+    return this.options.timedOut ? this.options.timedOut(error, what) : error;
   }
 
   toJSON(): Record<string, unknown> {
     return { replayed: this.replayed, rateLimitRetries: this.retries };
   }
+}
+
+
+/**
+ * Whether a request body can be sent again (for a redirect or the replay after a rejected token):
+ * anything but a stream, which can be read only once (a web `ReadableStream`, a Node stream, an
+ * async iterable). Strings, buffers, `Blob`, `FormData`, `URLSearchParams` and objects a host
+ * serializes are all sent again as they are.
+ *
+ * @example
+ * replayableBody(JSON.stringify({ a: 1 })); // true
+ * replayableBody(new ReadableStream()); // false
+ */
+export function replayableBody(body: unknown): boolean {
+  if (body === null || typeof body !== 'object') return true;
+  const b = body as { pipe?: unknown; getReader?: unknown; [Symbol.asyncIterator]?: unknown };
+  return typeof b.pipe !== 'function' && typeof b.getReader !== 'function' && typeof b[Symbol.asyncIterator] !== 'function';
+}
+
+/**
+ * The absolute URL a request goes to, as a string (so the session's per-URL decision is reused): a
+ * `scheme://` URL as it is; anything else resolved as fetch and XHR do in browsers, against the
+ * document's base URL (a `<base href>` may point to another origin), in a worker against its
+ * location; `undefined` elsewhere or when it is no URL.
+ *
+ * @example
+ * absoluteUrl('https://api.example.com/items'); // 'https://api.example.com/items'
+ * absoluteUrl('/items'); // in a page of https://app.example.com: 'https://app.example.com/items'
+ */
+export function absoluteUrl(url: unknown): string | undefined {
+  if (typeof url === 'string' && SCHEME.test(url)) return url;
+  if (url instanceof URL) return url.href;
+  const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: unknown } };
+  const base = typeof g.document?.baseURI === 'string' ? g.document.baseURI : g.location?.href;
+  if (typeof base !== 'string' || typeof url !== 'string') return undefined;
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return undefined;
+  }
+}
+
+const SCHEME = /^[a-z][a-z\d+\-.]*:\/\//i;
+
+/**
+ * Whether the runtime hides a manual redirect: browsers and workers answer `redirect: 'manual'` with
+ * an opaque redirect (status 0, no `Location`) after the server has processed the request, so there
+ * the runtime must follow redirects itself.
+ *
+ * @example
+ * const followHere = !hidesManualRedirects();
+ */
+export function hidesManualRedirects(): boolean {
+  const g = globalThis as { document?: unknown; importScripts?: unknown };
+  return g.document !== undefined || typeof g.importScripts === 'function';
 }

@@ -1,6 +1,6 @@
-import { RequestFlow, withContext, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type TokenSet } from '@auth/core';
-import { discard, isReplayableBody, isRequest } from './body.js';
-import { followRedirects, isRedirect, type RedirectChain } from './redirects.js';
+import { absoluteUrl, hidesManualRedirects, replayableBody, RequestFlow, withContext } from '@auth/core';
+import type { AuthHeaders, AuthSession, LimiterOption, RateLimitRetryOptions, TokenSet } from '@auth/core';
+import { discard, followRedirects, isRedirect, type RedirectChain } from './redirects.js';
 
 /**
  * What an auth error says about the request it stopped: no headers, no body.
@@ -103,62 +103,48 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   // other auth header follow their redirects here, so that no hop gets a token it may not carry.
   // Not where manual redirects come back opaque (browsers, workers); also turned off for good if a
   // runtime answers opaquely after all (that request was already processed).
-  let manualRedirects = !isBrowserLike();
-  const followsHere = (auth: AuthHeaders, mode: RequestRedirect | undefined) => auth.custom && manualRedirects && (mode === undefined || mode === 'follow');
+  let manualRedirects = !hidesManualRedirects();
+  const followsHere = (auth: AuthHeaders, mode: RequestRedirect | undefined) =>
+    auth.custom && manualRedirects && (mode === undefined || mode === 'follow');
 
-  /** Sends with `redirect: 'manual'` and follows the redirects itself (see redirects.ts). */
-  const sendFollowing = (input: RequestInfo | URL, sendInit: RequestInit, chain: RedirectChain): Promise<Response> => {
-    sendInit.redirect = 'manual';
-    return base(input, sendInit).then((response) => {
-      if (response.type === 'opaqueredirect') {
-        manualRedirects = false;
-        return response;
-      }
-      return isRedirect(response) ? followRedirects(response, chain) : response;
-    });
-  };
-
-  /** The full flow: token, limiter, send, then the verdict on each answer (replay, 429 wait) until one is handed back. */
-  async function send(input: RequestInfo | URL, init: RequestInit | undefined, href: string, first?: { response: Response; tokens: TokenSet }): Promise<Response> {
-    const request = isRequest(input) ? input : undefined;
-    const method = init?.method ?? request?.method ?? 'GET';
-    let body: BodyInit | null | undefined = init?.body;
-    let replayable = true;
-    // A Blob: fetch reads a fresh stream from it for every hop it follows and for the replay (Node's
-    // fetch cannot follow a 307/308 with an ArrayBuffer body: it detaches the copy it sent).
-    if (body === undefined && request?.body) body = await request.blob();
-    else if (body !== undefined && body !== null) replayable = isReplayableBody(body);
-    const signal = init?.signal ?? request?.signal;
-    const run = flow.start({ signal, replayable });
-    const headers = init?.headers ?? request?.headers;
-    const redirect = init?.redirect ?? request?.redirect;
-
-    const sendOnce = (tokens: TokenSet): Promise<Response> => {
-      const auth = run.use(tokens);
-      const sendInit: RequestInit = { ...init, headers: withAuth(headers, auth) };
-      if (body !== init?.body) sendInit.body = body;
-      if (followsHere(auth, redirect)) return sendFollowing(input, sendInit, { fetch: base, init, url: href, method, body, headers, run, optedOut: (url) => optedOut(url, init) });
+  /** One send with `tokens`; redirects followed here (see redirects.ts) or by the runtime. */
+  const sendOnce = (input: RequestInfo | URL, chain: RedirectChain, mode: RequestRedirect | undefined, tokens: TokenSet): Promise<Response> => {
+    const { run, init, body } = chain;
+    const auth = run.use(tokens);
+    const sendInit: RequestInit = { ...init, headers: withAuth(chain.headers, auth) };
+    if (body !== init?.body) sendInit.body = body;
+    if (!followsHere(auth, mode)) {
       return base(input, sendInit).then((response) => {
         // Redirects the runtime followed out of our sight may have left the API and come back without the token.
         if (response.redirected) run.hop(undefined);
         return response;
       });
-    };
+    }
+    sendInit.redirect = 'manual';
+    return base(input, sendInit).then((response) => {
+      if (response.type !== 'opaqueredirect') return isRedirect(response) ? followRedirects(response, chain) : response;
+      manualRedirects = false;
+      return response;
+    });
+  };
 
+  /**
+   * The full flow: the core's request loop over `sendOnce`. `answer` is the hot path's answer to a
+   * send with `tokens`, judged first.
+   */
+  async function send(input: RequestInfo | URL, init: RequestInit | undefined, href: string, tokens?: TokenSet, answer?: Response): Promise<Response> {
+    const request = isRequest(input) ? input : undefined;
+    const method = init?.method ?? request?.method ?? 'GET';
     try {
-      let response = first?.response;
-      if (first) run.use(first.tokens);
-      for (;;) {
-        if (response === undefined) {
-          const tokens = run.ready() ?? (await run.waitForToken());
-          response = await run.send(() => sendOnce(tokens));
-        }
-        const next = run.proceed(run.verdict(response));
-        if (next === undefined) return response;
-        discard(response);
-        await next;
-        response = undefined;
-      }
+      // A Request's body as a Blob: fetch reads a fresh stream from it for every hop it follows and
+      // for the replay (Node's fetch cannot follow a 307/308 with an ArrayBuffer body: it detaches the copy it sent).
+      const body = init?.body === undefined && request?.body ? await request.blob() : init?.body;
+      const run = flow.start({ signal: init?.signal ?? request?.signal, replayable: replayableBody(body) });
+      const headers = init?.headers ?? request?.headers;
+      const chain: RedirectChain = { fetch: base, init, url: href, method, body, headers, run, optedOut: (url) => optedOut(url, init) };
+      const mode = init?.redirect ?? request?.redirect;
+      if (tokens !== undefined) run.use(tokens);
+      return await run.perform((fresh) => sendOnce(input, chain, mode, fresh), discard, answer);
     } catch (error) {
       throw withContext(error, { request: { method: method.toUpperCase(), url: href } satisfies RequestContext });
     }
@@ -171,18 +157,20 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
    */
   function atOnce(input: RequestInfo | URL, init: RequestInit | undefined): TokenSet | undefined {
     if (flow.limiter !== undefined || (typeof input !== 'string' && isRequest(input)) || init?.signal?.aborted) return undefined;
-    if (init?.body !== undefined && init.body !== null && !isReplayableBody(init.body)) return undefined;
+    if (!replayableBody(init?.body)) return undefined;
     const tokens = session.peekToken();
     return tokens === undefined || followsHere(flow.headers(tokens), init?.redirect) ? undefined : tokens;
   }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const href = targetHref(input);
+    const href = absoluteUrl(typeof input === 'string' || input instanceof URL ? input : (input as { url?: unknown }).url);
     if (href === undefined || !flow.claims(href, optedOut(href, init))) return base(input, init);
     const tokens = atOnce(input, init);
     if (tokens === undefined) return send(input, init, href);
     const headers = withAuth(init?.headers, flow.headers(tokens));
-    return base(input, init === undefined ? { headers } : { ...init, headers }).then((response) => (flow.mayNeedVerdict(response) ? send(input, init, href, { response, tokens }) : response));
+    return base(input, init === undefined ? { headers } : { ...init, headers }).then((response) =>
+      flow.mayNeedVerdict(response) ? send(input, init, href, tokens, response) : response,
+    );
   };
 }
 
@@ -203,33 +191,12 @@ function withAuth(source: HeadersInit | undefined, auth: AuthHeaders): HeadersIn
   return headers;
 }
 
-/**
- * Browsers and workers answer `redirect: 'manual'` with an opaque redirect (status 0, no `Location`),
- * after the server has processed the request: a redirect cannot be followed from there.
- */
-function isBrowserLike(): boolean {
-  return typeof document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
-}
-
-/**
- * The absolute URL a fetch goes to, as a string (so the session's per-URL decision is reused);
- * relative ones resolve as `fetch` does: against the document's base URL (a `<base href>` may point
- * to another origin), in a worker against its location.
- */
-function targetHref(input: RequestInfo | URL): string | undefined {
-  const href = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: unknown }).url;
-  if (typeof href !== 'string') return undefined;
-  if (href.startsWith('https://') || href.startsWith('http://') || /^[a-z][a-z\d+\-.]*:\/\//i.test(href)) return href;
-  try {
-    const base = typeof document !== 'undefined' && typeof document.baseURI === 'string' ? document.baseURI : typeof location === 'undefined' ? undefined : location.href;
-    return new URL(href, base).href;
-  } catch {
-    return undefined;
-  }
-}
-
 function isAuthName(key: string, auth: AuthHeaders['pairs']): boolean {
   const lower = key.toLowerCase();
   for (const [name] of auth) if (name.toLowerCase() === lower) return true;
   return false;
+}
+
+function isRequest(input: unknown): input is Request {
+  return typeof Request !== 'undefined' && input instanceof Request;
 }

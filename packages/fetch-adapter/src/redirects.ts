@@ -1,5 +1,4 @@
 import type { RequestRun } from '@auth/core';
-import { discard } from './body.js';
 
 /** What following a redirect chain needs to know about the request that started it. */
 export interface RedirectChain {
@@ -83,3 +82,8 @@ export async function followRedirects(response: Response, chain: RedirectChain):
   return response;
 }
 
+
+/** Frees the connection of an answer that is not handed to the caller. */
+export function discard(response: Response): void {
+  if (response.body && !response.bodyUsed) response.body.cancel().catch(() => {});
+}
