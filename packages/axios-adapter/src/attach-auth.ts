@@ -1,6 +1,9 @@
-import axios, { AxiosError, type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { isAuthError, RequestFlow, withContext, TimeoutError, type AuthHeaders, type AuthSession, type LimiterOption, type RateLimitRetryOptions, type RequestRun, type RunOptions, type TokenSet } from '@auth/core';
-import { hide, redactHeaders, redactRequest } from './redact.js';
+import axios, { AxiosError, type AxiosAdapter, type AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { InternalAxiosRequestConfig as Config } from 'axios';
+import { isAuthError, replayableBody, RequestFlow, withContext, type AuthHeaders, type AuthSession } from '@auth/core';
+import type { LimiterOption, RateLimitRetryOptions, RunOptions, TimeoutError, TokenSet } from '@auth/core';
+import { InFlight } from './in-flight.js';
+import { scrub } from './redact.js';
 import { targetCheck } from './request-url.js';
 
 declare module 'axios' {
@@ -43,91 +46,6 @@ export interface AttachAuthOptions {
   retryRateLimited?: RateLimitRetryOptions | false;
 }
 
-// Each attachment keeps its request state under its own key (a string: axios copies only string
-// keys when it merges a config, and a replay goes through that merge).
-let attachments = 0;
-
-let nodeHttp: AxiosAdapter | null | undefined;
-/** axios' Node transport (follow-redirects), whose redirects `beforeRedirect` sees; `null` where there is none. */
-function nodeHttpAdapter(): AxiosAdapter | null {
-  if (nodeHttp === undefined) {
-    try {
-      nodeHttp = axios.getAdapter('http');
-    } catch {
-      nodeHttp = null;
-    }
-  }
-  return nodeHttp;
-}
-
-let fetchTransport: AxiosAdapter | null | undefined;
-/** axios' own fetch transport (default environment), which follows redirects where no hook of ours sees them. */
-function fetchAdapter(): AxiosAdapter | null {
-  if (fetchTransport === undefined) {
-    try {
-      fetchTransport = axios.getAdapter('fetch');
-    } catch {
-      fetchTransport = null;
-    }
-  }
-  return fetchTransport;
-}
-
-/**
- * Whether `transport` is axios' fetch adapter: the default one, or (when the request names its adapter
- * rather than passing a function) the one axios made for this config's environment.
- */
-function isFetchTransport(transport: AxiosAdapter, state: { inner: AxiosRequestConfig['adapter'] }, config: AxiosRequestConfig): boolean {
-  if (transport === fetchAdapter()) return true;
-  if (typeof state.inner === 'function' || fetchAdapter() === null) return false;
-  try {
-    return transport === axios.getAdapter('fetch', config as InternalAxiosRequestConfig);
-  } catch {
-    return false;
-  }
-}
-
-/** Browsers and workers answer a manual redirect opaquely: there the runtime must follow redirects. */
-const browserLike = typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { importScripts?: unknown }).importScripts === 'function';
-
-/** What a Node transport object of the caller's (`config.transport`, e.g. `followRedirects.http`) offers. */
-interface NodeTransport {
-  request(options: Record<string, unknown>, callback?: (...args: unknown[]) => void): unknown;
-}
-
-type BeforeRedirect = AxiosRequestConfig['beforeRedirect'];
-
-/** What the adapter keeps of one request besides the core's run: the host's hooks ours wrap while it is in flight. */
-class RequestState {
-  readonly run: RequestRun;
-  /** The request's own transport and `beforeRedirect`, which ours wrap while the request is in flight. */
-  readonly inner: AxiosRequestConfig['adapter'];
-  readonly beforeRedirect: BeforeRedirect;
-  /** Our `beforeRedirect` for this request, once installed (see `dispatch`). */
-  hook: BeforeRedirect;
-  /** The caller's `maxRedirects` and `fetchOptions`, while ours are in force (see `dispatch`). */
-  capped: { maxRedirects: unknown; fetchOptions: unknown; hadMax: boolean; hadFetch: boolean } | undefined;
-  /** The caller's `config.transport` and ours around it (see `dispatch`). */
-  transport: NodeTransport | undefined;
-  wrapped: NodeTransport | undefined;
-  constructor(run: RequestRun, inner: AxiosRequestConfig['adapter'], beforeRedirect: BeforeRedirect) {
-    this.run = run;
-    this.inner = inner;
-    this.beforeRedirect = beforeRedirect;
-  }
-  toJSON(): unknown {
-    return this.run.toJSON();
-  }
-}
-
-type Config = InternalAxiosRequestConfig;
-
-/** What follow-redirects hands to `beforeRedirect`: the next hop's request options. */
-interface RedirectOptions {
-  href?: string;
-  headers?: Record<string, unknown>;
-}
-
 /**
  * Attaches `session` to an axios instance: requests to the strategy's origins carry its token, a
  * rejected token is reported (exactly the one that request carried) and the request is replayed
@@ -158,22 +76,27 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const skip = options.skip;
   const flow = new RequestFlow(session, options);
   const mayAuthorize = targetCheck((url) => flow.mayCarry(url), options.origins);
-  const STATE = `__authAdapterState${(attachments += 1)}`;
-  const stateOf = (config: Config): RequestState | undefined => (config as unknown as Record<string, RequestState | undefined>)[STATE];
-  const setState = (config: Config, state: RequestState | undefined): void => {
-    if (state) (config as unknown as Record<string, RequestState | undefined>)[STATE] = state;
-    else delete (config as unknown as Record<string, RequestState | undefined>)[STATE];
+  // Each attachment keeps its requests under its own key (a string: axios copies only string keys
+  // when it merges a config, and a replay goes through that merge).
+  const KEY = `__authAdapterState${(attachments += 1)}`;
+  const inFlight = (config: Config) => (config as unknown as Record<string, InFlight | undefined>)[KEY];
+  const track = (config: Config, state: InFlight | undefined): void => {
+    if (state) (config as unknown as Record<string, InFlight>)[KEY] = state;
+    else delete (config as unknown as Record<string, unknown>)[KEY];
   };
 
   /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
   const stripOurs = (config: Config): Config => {
     const headers = config.headers;
-    if (headers && typeof headers.get === 'function') for (const name of flow.appliedNames) if (flow.isApplied(headers.get(name))) headers.delete(name);
+    if (headers && typeof headers.get === 'function') {
+      for (const name of flow.appliedNames) if (flow.isApplied(headers.get(name))) headers.delete(name);
+    }
     return config;
   };
 
   /** Whether the request is ours: it goes where the token may go and is not opted out. */
-  const claims = (config: Config): boolean => config.skipAuth !== true && mayAuthorize(config) && (skip === undefined || !skip(config));
+  const claims = (config: Config): boolean =>
+    config.skipAuth !== true && mayAuthorize(config) && (skip === undefined || !skip(config));
 
   /**
    * The request interceptor only claims the request. It never waits (everything that may wait
@@ -181,9 +104,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    * interceptor of yours, the request reaches the transport in the same turn as `api.get()`.
    */
   const onRequest = (config: Config): Config => {
-    if (stateOf(config) === undefined) {
+    if (inFlight(config) === undefined) {
       if (!claims(config)) return stripOurs(config);
-      setState(config, new RequestState(flow.start(), config.adapter === send ? instance.defaults.adapter : config.adapter, config.beforeRedirect));
+      track(config, new InFlight(flow.start(), config, config.adapter === send ? instance.defaults.adapter : config.adapter));
     }
     config.adapter = send;
     return config;
@@ -196,13 +119,12 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    * for a token and for the limiter happens here too, so nothing before the transport can keep a slot.
    */
   const send: AxiosAdapter = (config: Config) => {
-    const state = stateOf(config);
+    const state = inFlight(config);
     const transport = axios.getAdapter((state ? state.inner : instance.defaults.adapter) || axios.defaults.adapter, config);
     if (state === undefined) return transport(config);
     if (!claims(config)) {
       // An interceptor that ran after ours pointed the request elsewhere or opted it out.
-      setState(config, undefined);
-      restore(config, state);
+      settle(config, state);
       return transport(stripOurs(config));
     }
     const run = state.run;
@@ -215,135 +137,30 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return run.waitForToken(started).then(
       (fresh) => dispatch(config, state, fresh, transport, started),
       (error: unknown) => {
-        throw fail(error, config);
+        throw fail(error, config, state);
       },
     );
   };
 
-  const dispatch = (config: Config, state: RequestState, tokens: TokenSet, transport: AxiosAdapter, started?: number): Promise<AxiosResponse> => {
+  const dispatch = (config: Config, state: InFlight, tokens: TokenSet, transport: AxiosAdapter, started?: number) => {
     putHeaders(config, state.run.use(tokens));
-    // Only Node's transport (follow-redirects, possibly behind a wrapper of the caller's) calls
-    // beforeRedirect. A config copied in flight carries this very hook.
-    if (state.hook === undefined) state.hook = (opts, response, request) => onRedirect(opts as RedirectOptions, state, response, request);
-    if (config.beforeRedirect !== state.hook) config.beforeRedirect = state.hook;
-    if (transport === nodeHttpAdapter()) {
-      // axios gives a transport of the caller's (`config.transport`, e.g. followRedirects.http) no
-      // beforeRedirect of the config: ours goes in through that transport instead.
-      const theirs = (config as { transport?: NodeTransport }).transport;
-      if (theirs && theirs !== state.wrapped) {
-        state.transport = theirs;
-        state.wrapped = wrapTransport(theirs, state);
-        (config as { transport?: NodeTransport }).transport = state.wrapped;
-      }
-    } else if (state.capped === undefined && !browserLike && (state.run.auth.custom || isFetchTransport(transport, state, config))) {
-      // Other transports follow redirects where no hook of ours can see them: axios' fetch adapter
-      // keeps every header but Authorization, and an answer it reached through another origin (a
-      // 401 of the API, where the chain came back without the token) would pass for a verdict on the
-      // token. A redirect is handed back instead of followed (`maxRedirects: 0` in axios 1.19+,
-      // `fetchOptions.redirect` before). Not in browsers: there a manual redirect comes back opaque
-      // (status 0) after the server acted on the request, so the browser follows it (see the README).
-      const own = config as unknown as Record<string, unknown>;
-      state.capped = { maxRedirects: own.maxRedirects, fetchOptions: own.fetchOptions, hadMax: 'maxRedirects' in own, hadFetch: 'fetchOptions' in own };
-      config.maxRedirects = 0;
-      own.fetchOptions = { ...(own.fetchOptions as object | undefined), redirect: 'manual' };
-    }
+    state.arm(config, transport);
     if (!flow.limiter) return transport(config);
     return state.run.send(() => transport(config), started).catch((error: unknown) => {
-      throw isAuthError(error) || isAxiosTimeout(error) ? fail(error, config) : error;
+      throw isAuthError(error) || isOurTimeout(error) ? fail(error, config, state) : error;
     });
   };
 
-  const putHeaders = (config: Config, auth: AuthHeaders): void => {
-    const headers = config.headers;
-    if (auth.clean && typeof headers.set === 'function') {
-      const target = headers as unknown as Record<string, unknown>;
-      for (const [name, value] of auth.pairs) {
-        // The same header under another case (an instance default's `Authorization`) is replaced, as set() would.
-        for (const key in target) if (key !== name && key.length === name.length && key.toLowerCase() === name) delete target[key];
-        target[name] = value;
-      }
-    } else if (typeof headers.set === 'function') for (const [name, value] of auth.pairs) headers.set(name, value);
-    // Not an AxiosHeaders (axios always hands one to the transport; kept for safety).
-    else config.headers = Object.assign(headers ?? {}, Object.fromEntries(auth.pairs)) as typeof headers;
-  };
-
-  /**
-   * Node's transport follows redirects itself (follow-redirects), dropping `Authorization` when the
-   * host changes, except to a subdomain, and keeping every other header: a strategy's own header
-   * (`X-AUTH-TOKEN`, say) would reach any origin the server redirects to. Each hop carries our
-   * headers only if the run says it may.
-   */
-  const onRedirect = (opts: RedirectOptions, state: RequestState, response: unknown, request: unknown, theirs = true): void => {
-    if (theirs) (state.beforeRedirect as ((...args: unknown[]) => void) | undefined)?.(opts, response, request);
-    const headers = opts.headers;
-    if (!headers) return;
-    const allowed = state.run.hop(typeof opts.href === 'string' ? opts.href : undefined);
-    for (const [name, value] of state.run.auth.pairs) {
-      for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
-      if (allowed) headers[name] = value;
-    }
-  };
-
-  /**
-   * `transport` with our hook on every hop it follows: follow-redirects calls the `beforeRedirect` of
-   * its options, where axios put its own hooks (a proxy's, say) but, with a caller's transport, not
-   * the config's. The caller's `beforeRedirect` is not called there either, as axios would not.
-   */
-  const wrapTransport = (inner: NodeTransport, state: RequestState): NodeTransport => {
-    const wrapped = Object.create(inner) as NodeTransport;
-    const request = (options: Record<string, unknown>, callback?: (...args: unknown[]) => void): unknown => {
-      const axiosHook = options.beforeRedirect as ((...args: unknown[]) => void) | undefined;
-      options.beforeRedirect = (opts: RedirectOptions, response: unknown, req: unknown) => {
-        if (typeof axiosHook === 'function') axiosHook(opts, response, req);
-        onRedirect(opts, state, response, req, false);
-      };
-      return inner.request(options, callback);
-    };
-    Object.defineProperty(wrapped, 'request', { value: request, writable: true, configurable: true });
-    return wrapped;
-  };
-
-  /** The config as the caller made it: a later `axios(config)` goes through its own transport and hooks. */
-  const restore = (config: Config, state: RequestState): void => {
-    config.adapter = state.inner;
-    if (state.wrapped !== undefined && (config as { transport?: unknown }).transport === state.wrapped) (config as { transport?: unknown }).transport = state.transport;
-    if (config.beforeRedirect !== state.beforeRedirect) {
-      if (state.beforeRedirect === undefined) delete config.beforeRedirect;
-      else config.beforeRedirect = state.beforeRedirect;
-    }
-    const was = state.capped;
-    if (was !== undefined) {
-      state.capped = undefined;
-      const own = config as unknown as Record<string, unknown>;
-      if (was.hadMax) own.maxRedirects = was.maxRedirects;
-      else delete own.maxRedirects;
-      if (was.hadFetch) own.fetchOptions = was.fetchOptions;
-      else delete own.fetchOptions;
-    }
-  };
-
-  /** The request is done: errors handed to the caller carry no token, and a later `axios(error.config)` starts afresh. */
-  const settle = (config: Config, state: RequestState, outcome: unknown): void => {
-    setState(config, undefined);
-    restore(config, state);
-    if (outcome instanceof Error) {
-      const { token, auth } = state.run;
-      redactHeaders(config.headers, auth.names);
-      const e = outcome as Partial<AxiosError>;
-      redactRequest(e.request, auth.names, token);
-      hide(e, 'request');
-      if (e.response) {
-        if (e.response.config && e.response.config !== config) redactHeaders(e.response.config.headers, auth.names);
-        if (e.response.request !== e.request) redactRequest(e.response.request, auth.names, token);
-        hide(e.response, 'request');
-      }
-    }
+  /** The request is done: a later `axios(config)` is checked afresh; an error handed back carries no token. */
+  const settle = (config: Config, state: InFlight, outcome?: unknown): void => {
+    track(config, undefined);
+    state.restore(config);
+    if (outcome instanceof Error) scrub(outcome, config, state.run.auth.names, state.run.token);
   };
 
   /** The core's error for this request, with its (token-free) config attached as `config`. */
-  const fail = (error: unknown, config: Config): unknown => {
-    const state = stateOf(config);
-    if (state) settle(config, state, error);
+  const fail = (error: unknown, config: Config, state: InFlight): unknown => {
+    settle(config, state, error);
     const out = withContext(error, { config });
     // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
     if (isAuthError(out) && out.code === 'ABORTED') Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
@@ -352,39 +169,41 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
   const onResponse = (response: AxiosResponse): AxiosResponse | Promise<AxiosResponse> => {
     const config = response.config as Config;
-    const state = stateOf(config);
+    const state = inFlight(config);
     if (state === undefined) return response;
     // A validateStatus that accepts error statuses: the answer is still checked.
     if (response.status >= 300) return followUp(config, state, response, response);
-    // Done with this request: a later `axios(response.config)` is checked afresh.
-    setState(config, undefined);
-    restore(config, state);
+    settle(config, state);
     return response;
   };
 
-  const onError = (error: unknown): Promise<never> | Promise<AxiosResponse> => {
+  const onError = (error: unknown): Promise<AxiosResponse> => {
     const config = (error as AxiosError | undefined)?.config as Config | undefined;
-    const state = config && stateOf(config);
+    const state = config && inFlight(config);
     if (!config || !state || isAuthError(error)) return Promise.reject(error);
     return followUp(config, state, (error as AxiosError).response, error);
   };
 
   /** Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
-  const followUp = (config: Config, state: RequestState, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
+  const followUp = (config: Config, state: InFlight, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
     const run = state.run;
     run.options = runOptions(config);
     // In a browser, XHR follows redirects out of our sight: where it ended is its responseURL.
     const landed = (response?.request as { responseURL?: unknown } | undefined)?.responseURL;
     if (typeof landed === 'string' && landed !== '') run.hop(landed);
-    const next = response && run.proceed(run.verdict({ status: response.status, headers: { get: (name) => headerValue(response.headers, name) } }));
+    const next = response && run.proceed(run.verdict({ status: response.status, headers: answerHeaders(response) }));
     if (next === undefined) {
       settle(config, state, outcome);
       return outcome === response ? Promise.resolve(response!) : Promise.reject(outcome);
     }
     return next.then(
-      () => instance.request(unauthorized(config, run)),
+      () => {
+        // Re-sent through the interceptors, which must not see the token.
+        if (typeof config.headers?.delete === 'function') for (const name of run.auth.names) config.headers.delete(name);
+        return instance.request(config);
+      },
       (error: unknown) => {
-        throw fail(error, config);
+        throw fail(error, config, state);
       },
     );
   };
@@ -397,28 +216,37 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   };
 }
 
-/** `config` without our headers, for a re-send: the interceptors it goes through again must not see the token. */
-function unauthorized(config: Config, run: RequestRun): Config {
+let attachments = 0;
+
+/** Puts the auth headers on (replacing the same header under another case, an instance default's `Authorization`, as set() would). */
+function putHeaders(config: Config, auth: AuthHeaders): void {
   const headers = config.headers;
-  if (headers && typeof headers.delete === 'function') for (const name of run.auth.names) headers.delete(name);
-  return config;
+  // axios always hands the transport an AxiosHeaders; clean pairs skip its normalizing (the hot path).
+  if (!auth.clean) for (const [name, value] of auth.pairs) headers.set(name, value);
+  else {
+    const target = headers as unknown as Record<string, unknown>;
+    for (const [name, value] of auth.pairs) {
+      for (const key in target) if (key !== name && key.length === name.length && key.toLowerCase() === name) delete target[key];
+      target[name] = value;
+    }
+  }
 }
 
 /** What the core's run reads of the config (axios merges a new one for every re-send). */
 function runOptions(config: Config): RunOptions {
-  const s = config.signal as AbortSignal | undefined;
-  return { signal: s && typeof s.addEventListener === 'function' ? s : undefined, timeoutMs: timeoutOf(config), replayable: replayable(config), timedOut: (what) => timedOut(config, what) };
+  const signal = config.signal as AbortSignal | undefined;
+  return {
+    signal: signal && typeof signal.addEventListener === 'function' ? signal : undefined,
+    timeoutMs: timeoutOf(config),
+    // Bodies axios cannot send twice (Node streams, web streams) are not replayed.
+    replayable: replayableBody(config.data),
+    timedOut: (cause, what) => timedOut(config, cause, what),
+  };
 }
 
-function isAxiosTimeout(error: unknown): boolean {
-  return error instanceof AxiosError && (error.cause as { code?: unknown } | undefined)?.code === 'TIMEOUT';
-}
-
-/** The request's `timeout` in ms, as axios reads it (0: none). */
+/** The request's `timeout` in ms, read as axios' transports read it (0: none). */
 function timeoutOf(config: AxiosRequestConfig): number {
-  const t = config.timeout;
-  if (t === undefined || t === 0) return 0;
-  const ms = typeof t === 'number' ? t : parseInt(String(t), 10);
+  const ms = parseInt(String(config.timeout ?? 0), 10);
   return ms > 0 ? ms : 0;
 }
 
@@ -426,24 +254,19 @@ function timeoutOf(config: AxiosRequestConfig): number {
  * axios' timeout error (`ECONNABORTED`, or `ETIMEDOUT` with `transitional.clarifyTimeoutError`) for
  * a wait of the adapter's, naming it; `cause` is the core's `TimeoutError` (`code: 'TIMEOUT'`).
  */
-function timedOut(config: AxiosRequestConfig, what: string): AxiosError {
-  const ms = timeoutOf(config);
+function timedOut(config: Config, cause: TimeoutError, what: string): AxiosError {
   const clarify = (config.transitional as { clarifyTimeoutError?: boolean } | undefined)?.clarifyTimeoutError === true;
-  const error = new AxiosError(`timeout of ${ms}ms exceeded while ${what}`, clarify ? 'ETIMEDOUT' : 'ECONNABORTED', config as InternalAxiosRequestConfig);
-  const cause = new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, { operation: 'request', timeoutMs: ms });
+  const error = new AxiosError(`timeout of ${timeoutOf(config)}ms exceeded while ${what}`, clarify ? 'ETIMEDOUT' : 'ECONNABORTED', config);
   Object.defineProperty(error, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
   return error;
 }
 
-/** Bodies axios cannot send twice (Node streams, web streams) are not replayed. */
-function replayable(config: AxiosRequestConfig): boolean {
-  const data = config.data as { pipe?: unknown; getReader?: unknown } | null | undefined;
-  return !data || typeof data !== 'object' || (typeof data.pipe !== 'function' && typeof data.getReader !== 'function');
+function isOurTimeout(error: unknown): boolean {
+  return error instanceof AxiosError && (error.cause as { code?: unknown } | undefined)?.code === 'TIMEOUT';
 }
 
-function headerValue(headers: unknown, name: string): string | null {
-  if (!headers || typeof headers !== 'object') return null;
-  const h = headers as { get?: (n: string) => unknown } & Record<string, unknown>;
-  const v = typeof h.get === 'function' ? h.get(name) : h[name.toLowerCase()];
-  return v === undefined || v === null || v === false ? null : String(v);
+/** The answer's headers as the core reads them (axios makes every transport's an AxiosHeaders; `get` → a string or `null`). */
+function answerHeaders(response: AxiosResponse): { get(name: string): string | null } {
+  const headers = response.headers as AxiosHeaders;
+  return { get: (name) => (headers.has(name) ? String(headers.get(name)) : null) };
 }

@@ -1,4 +1,22 @@
+import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
+
 export const REDACTED = '[redacted]';
+
+/**
+ * Takes the token out of an error handed back for `config`: its headers, the transport's request
+ * objects (kept, but out of what loggers walk) and the answer's config.
+ */
+export function scrub(error: Error, config: InternalAxiosRequestConfig, names: readonly string[], token: string): void {
+  redactHeaders(config.headers, names);
+  const e = error as Partial<AxiosError>;
+  redactRequest(e.request, names, token);
+  hide(e, 'request');
+  const response = e.response;
+  if (!response) return;
+  if (response.config && response.config !== config) redactHeaders(response.config.headers, names);
+  if (response.request !== e.request) redactRequest(response.request, names, token);
+  hide(response, 'request');
+}
 
 /** Replaces the values of `names` in an axios headers object (AxiosHeaders or a plain record). */
 export function redactHeaders(headers: unknown, names: readonly string[]): void {

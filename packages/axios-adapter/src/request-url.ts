@@ -1,5 +1,5 @@
 import type { AxiosRequestConfig } from 'axios';
-import { sameEntries } from '@auth/core';
+import { absoluteUrl as resolve, sameEntries } from '@auth/core';
 
 const own = <K extends keyof AxiosRequestConfig>(config: AxiosRequestConfig, key: K): AxiosRequestConfig[K] =>
   Object.prototype.hasOwnProperty.call(config, key) ? config[key] : undefined;
@@ -22,20 +22,6 @@ export function requestUrl(config: AxiosRequestConfig): string | undefined {
   // axios before 1.8 ignores allowAbsoluteUrls and sends an absolute url as it is: allow only what is right either way.
   if (absolute && combined !== undefined && parse(resolve(url), undefined)?.origin !== parse(combined, undefined)?.origin) return undefined;
   return combined;
-}
-
-/**
- * A `scheme://` URL as it is; anything else resolved as XHR and fetch do in browsers: against the
- * document's base URL (a `<base href>` may point to another origin), in a worker against its
- * location; `undefined` elsewhere.
- */
-function resolve(url: unknown): string | undefined {
-  if (typeof url === 'string' && SCHEME.test(url)) return url;
-  if (url instanceof URL) return url.href;
-  const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: string } };
-  const base = g.document?.baseURI;
-  const page = typeof base === 'string' ? base : g.location?.href;
-  return page === undefined ? undefined : parse(url, page)?.href;
 }
 
 function parse(url: unknown, base: string | undefined): URL | undefined {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAuthSession, isAuthError, RequestFlow, type AuthSession, type RequestRun } from '@auth/core';
+import { absoluteUrl, createAuthSession, hidesManualRedirects, isAuthError, replayableBody, RequestFlow } from '@auth/core';
+import type { AuthSession, RequestRun } from '@auth/core';
 import { startAcme, type Acme } from './acme-server.js';
 import { acmeStrategy } from './acme-strategy.js';
 
@@ -13,16 +14,9 @@ afterAll(() => acme.close());
 
 const sessionFor = (): AuthSession => createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }));
 
-/** One request the way the fetch adapter sends it: token, limiter, send, then the verdicts until one is handed back. */
-async function request(flow: RequestFlow, run: RequestRun, url: string): Promise<Response> {
-  for (;;) {
-    const tokens = run.ready() ?? (await run.waitForToken());
-    const response = await run.send(() => fetch(url, { headers: Object.fromEntries(run.use(tokens).pairs) }));
-    const next = run.proceed(run.verdict(response));
-    if (next === undefined) return response;
-    await response.arrayBuffer();
-    await next;
-  }
+/** One request the way the fetch adapter sends it: the run's loop (token, limiter, send, verdicts until one is handed back). */
+function request(flow: RequestFlow, run: RequestRun, url: string): Promise<Response> {
+  return run.perform((tokens) => fetch(url, { headers: Object.fromEntries(run.use(tokens).pairs) }), (r) => void r.body?.cancel());
 }
 
 describe('RequestFlow', () => {
@@ -84,7 +78,7 @@ describe('RequestFlow', () => {
     const response = await request(flow, run, `${acme.url}/api/items`);
     expect(response.status).toBe(429);
     expect(run.retries).toBe(1);
-    const bounded = flow.start({ timeoutMs: 500, timedOut: (what, ms) => new Error(`${ms}: ${what}`) });
+    const bounded = flow.start({ timeoutMs: 500, timedOut: (error, what) => new Error(`${error.timeoutMs}: ${what}`) });
     const verdict = bounded.verdict({ status: 429, headers: { get: () => '5' } });
     expect(verdict.kind).toBe('give-up');
     await expect(bounded.proceed(verdict)).rejects.toThrow('500: waiting out a Retry-After of 5000 ms');
@@ -137,5 +131,41 @@ describe('RequestFlow', () => {
     const tokens = await session.getToken();
     run.use(tokens);
     expect(JSON.stringify(run)).not.toContain(tokens.accessToken);
+  });
+
+  it('perform judges an answer the host already has first: a rejected token is renewed once and the request sent again', async () => {
+    const session = sessionFor();
+    const flow = new RequestFlow(session);
+    const tokens = await session.getToken();
+    acme.revokeAccess();
+    const run = flow.start();
+    run.use(tokens);
+    const first = await fetch(`${acme.url}/api/items`, { headers: Object.fromEntries(run.auth.pairs) });
+    expect(first.status).toBe(401);
+    const sent: string[] = [];
+    const discarded: number[] = [];
+    const send = (t: { accessToken: string }) => (sent.push(t.accessToken), fetch(`${acme.url}/api/items`, { headers: Object.fromEntries(run.use(t as never).pairs) }));
+    const answer = await run.perform(send, (r) => discarded.push(r.status), first);
+    expect(answer.status).toBe(200);
+    expect(discarded).toEqual([401]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).not.toBe(tokens.accessToken);
+    expect(run.replayed).toBe(true);
+    session.close();
+  });
+
+  it('replayableBody: anything but a stream; absoluteUrl and hidesManualRedirects outside a browser', async () => {
+    const { Readable } = await import('node:stream');
+    for (const body of [undefined, null, 'a', new Uint8Array(1), new ArrayBuffer(1), new Blob(['a']), new FormData(), new URLSearchParams('a=1'), { a: 1 }]) {
+      expect(replayableBody(body)).toBe(true);
+    }
+    const generator = (async function* () {})();
+    for (const body of [new ReadableStream(), Readable.from(['a']), generator]) expect(replayableBody(body)).toBe(false);
+    expect(absoluteUrl('https://api.example.com/a?b')).toBe('https://api.example.com/a?b');
+    expect(absoluteUrl(new URL('https://api.example.com/a'))).toBe('https://api.example.com/a');
+    // No document or location in Node: a relative URL has nothing to resolve against.
+    expect(absoluteUrl('/a')).toBeUndefined();
+    expect(absoluteUrl(42)).toBeUndefined();
+    expect(hidesManualRedirects()).toBe(false);
   });
 });
