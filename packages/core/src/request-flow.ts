@@ -142,7 +142,7 @@ export class RequestFlow {
  * What a {@link RequestRun} knows of its request.
  *
  * @example
- * flow.start({ signal, timeoutMs: 5_000, replayable: true, timedOut: (error) => new Error(error.message, { cause: error }) });
+ * flow.start({ signal, timeoutMs: 5_000, replayable: true, timedOut: (error: TimeoutError) => new Error(error.message, { cause: error }) });
  */
 export interface RunOptions {
   signal?: AbortSignal | null;
