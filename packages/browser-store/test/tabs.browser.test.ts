@@ -72,6 +72,18 @@ const answerWith = (tab: Page, credentials: typeof MEMBER | undefined) => tab.ev
 const burst = (tab: Page, n: number) => tab.evaluate((n) => app.burst(n), n);
 const asked = (tab: Page) => tab.evaluate(() => app.state.asked);
 const accessToken = (tab: Page) => tab.evaluate(async () => (await app.session.exportTokens())?.accessToken);
+/** Fills the origin's localStorage to the last byte (halving the chunk each time a write is refused). */
+const fillLocalStorage = (tab: Page) =>
+  tab.evaluate(() => {
+    let i = 0;
+    for (let size = 1 << 20; size >= 1; ) {
+      try {
+        localStorage.setItem(`filler-${(i += 1)}`, 'x'.repeat(size));
+      } catch {
+        size = Math.floor(size / 2);
+      }
+    }
+  });
 
 /** One tab logs in through its form, the others open on the tokens it stored. */
 async function tabs(n: number, query?: Record<string, string>): Promise<Tab[]> {
@@ -306,17 +318,7 @@ describe('member app in several Chromium tabs (one context)', () => {
 
   it('a full localStorage (quota) degrades the tab to memory with a warning and keeps it working', async () => {
     const tab = await open({ prefix: 'quota' });
-    // Fill the origin's localStorage to the last byte (halving the chunk each time a write is refused).
-    await tab.evaluate(() => {
-      let i = 0;
-      for (let size = 1 << 20; size >= 1; ) {
-        try {
-          localStorage.setItem(`filler-${(i += 1)}`, 'x'.repeat(size));
-        } catch {
-          size = Math.floor(size / 2);
-        }
-      }
-    });
+    await fillLocalStorage(tab);
     await answerWith(tab, MEMBER);
     expect(await burst(tab, 5)).toMatchObject({ ok: 5, failed: 0 });
     expect(await tab.evaluate(() => [app.store.persistence, app.state.logs.some((l) => l.includes('memory'))])).toEqual(['memory', true]);
@@ -326,16 +328,7 @@ describe('member app in several Chromium tabs (one context)', () => {
   it('a full localStorage still serves the persisted tokens after a reload, and a logout still removes them from disk', async () => {
     const [tab] = (await tabs(1, { prefix: 'full' })) as [Tab];
     // Another script of the origin fills localStorage to the last byte after our login.
-    await tab.evaluate(() => {
-      let i = 0;
-      for (let size = 1 << 20; size >= 1; ) {
-        try {
-          localStorage.setItem(`filler-${(i += 1)}`, 'x'.repeat(size));
-        } catch {
-          size = Math.floor(size / 2);
-        }
-      }
-    });
+    await fillLocalStorage(tab);
     server.resetCounters();
     await tab.reload();
     await tab.waitForFunction(() => 'app' in window);

@@ -1,8 +1,10 @@
 // The custom-strategy example from the README: a third party's strategy for an imaginary API,
-// written against the public interface only. (Kept under 30 lines; a test checks that.)
+// written against the public interface only. (Kept under 30 lines at 120 columns; a test checks that.)
 import type { Strategy } from '@auth/core';
 
-export function acmeStrategy(opts: { baseUrl: string; username: string; password: string; rateLimit?: { max: number; windowMs: number } }): Strategy {
+type Options = { baseUrl: string; username: string; password: string; rateLimit?: { max: number; windowMs: number } };
+
+export function acmeStrategy(opts: Options): Strategy {
   const url = (path: string) => new URL(path, opts.baseUrl).toString();
   const toTokens = (body: { token?: unknown; refresh_token?: unknown }) => ({
     accessToken: body.token as string,
@@ -14,11 +16,13 @@ export function acmeStrategy(opts: { baseUrl: string; username: string; password
     authEndpoints: [url('/auth')],
     rateLimit: opts.rateLimit && { key: `acme:${opts.baseUrl}:${opts.username}`, ...opts.rateLimit },
     async login({ http }) {
-      const { body } = await http<{ token?: unknown }>({ operation: 'login', url: url('/auth/login'), json: { username: opts.username, password: opts.password } });
+      const json = { username: opts.username, password: opts.password };
+      const { body } = await http<{ token?: unknown }>({ operation: 'login', url: url('/auth/login'), json });
       return toTokens(body);
     },
     async refresh(tokens, { http }) {
-      const { body } = await http<{ token?: unknown }>({ operation: 'refresh', url: url('/auth/refresh'), json: { refresh_token: tokens.refreshToken } });
+      const json = { refresh_token: tokens.refreshToken };
+      const { body } = await http<{ token?: unknown }>({ operation: 'refresh', url: url('/auth/refresh'), json });
       return toTokens(body);
     },
   };

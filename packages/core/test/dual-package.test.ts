@@ -4,9 +4,10 @@
 // and every other code survives the trip through the session.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as esm from '@auth/core';
-import { createAuthSession, isAuthError, memoryTokenStore, type AuthError, type Strategy, type StrategyContext } from '@auth/core';
+import { createAuthSession, isAuthError, memoryTokenStore, type Strategy, type StrategyContext } from '@auth/core';
 import { startAcme, type Acme } from './acme-server.js';
 import { loadCjsCore } from './dual-copy.js';
+import { failure } from './leaks.js';
 
 type Core = typeof esm;
 let cjs: Core;
@@ -34,15 +35,6 @@ function foreignAcme(password: string): Strategy {
       return toTokens(body);
     },
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('two copies of @auth/core in one process (issue 11, item 9)', () => {

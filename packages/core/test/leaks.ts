@@ -1,7 +1,9 @@
 // Helpers of the redaction tests: every form in which a secret could come back from a server that
-// echoes a request, and a deep dump of everything an error, a log call or an event exposes.
+// echoes a request, a deep dump of everything an error, a log call or an event exposes, and `failure`,
+// the error a promise rejects with (also used by tests of other packages).
 import { inspect } from 'node:util';
 import { expect } from 'vitest';
+import type { AuthError } from '@auth/core';
 
 /** Percent-encoding with lower-case hex digits (what some servers re-encode with). */
 const lowerHex = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
@@ -79,4 +81,14 @@ export function capturingLogger() {
   const calls: { level: string; args: unknown[] }[] = [];
   const at = (level: string) => (...args: unknown[]) => void calls.push({ level, args });
   return { calls, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
+/** The error `promise` rejects with; fails the test when it resolves. */
+export async function failure(promise: Promise<unknown>): Promise<AuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as AuthError;
+  }
+  throw new Error('expected a rejection');
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthHttp, createAuthSession, redact, type AuthError, type AuthEventName, type AuthRequest, type FetchLike } from '@auth/core';
 import { listen, readBody, sendHtml, sendJson, type RunningServer } from '@auth/testing';
-import { capturingLogger, dump, encodings, expectNoLeak } from './leaks.js';
+import { capturingLogger, dump, encodings, expectNoLeak, failure } from './leaks.js';
 
 const rnd = () => randomBytes(9).toString('base64url');
 // Quotes, backslashes, slashes, plus, equals, space and non-ASCII: every encoding differs from the raw text.
@@ -86,15 +86,6 @@ function request(path: string, body: 'json' | 'form', operation: AuthRequest['op
 
 const plainFetch: FetchLike = (input, init) => fetch(input, init);
 const http = (fetchLike: FetchLike = plainFetch, timeoutMs = 5_000) => createAuthHttp({ fetch: fetchLike, timeoutMs, strategy: 'echo', now: Date.now });
-
-async function failure(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Every view of the error the issue lists, plus the deep dump. */
 function views(e: AuthError): string {

@@ -1,9 +1,10 @@
 import { inspect } from 'node:util';
-import { createAuthSession, type AuthError, type AuthSession, type AuthSessionOptions, type FetchLike, type Logger } from '@auth/core';
+import { createAuthSession, type AuthSession, type AuthSessionOptions, type FetchLike, type Logger } from '@auth/core';
 import { createDatarheiServer, type DatarheiServer, type DatarheiServerOptions } from '@auth/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { datarheiAuth0, type DatarheiAuth0Options } from '../src/index.js';
 import { API, CLIENT_ID, CLIENT_SECRET, INTRUDER_ID, INTRUDER_SECRET, startIdp, type Idp } from './idp.js';
+import { failure } from '../../core/test/leaks.js';
 
 let idp: Idp;
 beforeAll(async () => {
@@ -63,15 +64,6 @@ function session(options: DatarheiAuth0Options, sessionOptions: AuthSessionOptio
   });
   sessions.push(s);
   return { session: s, ...rec };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
 }
 
 function claims(jwt: string): Record<string, unknown> {
@@ -201,7 +193,7 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
   it('rejects an Auth0 user that is not on Core’s list with a clear credentials error', async () => {
     const core = await startCore();
     const { session: s, lines } = session(clientCredentials(core, {}, { clientId: INTRUDER_ID, clientSecret: INTRUDER_SECRET }));
-    const error = await rejection(s.getToken());
+    const error = await failure(s.getToken());
     expect(error.code).toBe('CREDENTIALS_REJECTED');
     expect(error.status).toBe(401);
     expect(error.message).toContain(`subject "${INTRUDER_ID}"`);
@@ -229,7 +221,7 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     const core = await startCore();
     const wrong = 'cs-wrong-secret-1234567890';
     const { session: s, lines } = session(clientCredentials(core, {}, { clientId: CLIENT_ID, clientSecret: wrong }));
-    const error = await rejection(s.getToken());
+    const error = await failure(s.getToken());
     expect(error.code).toBe('CREDENTIALS_REJECTED');
     expect(error.message).toContain('invalid_client');
     expect(idp.tokenRequests).toBe(1);
@@ -248,7 +240,7 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
       await s.login();
       expect(core.counters.auth0Logins).toBe(2);
       clock.advance(3_600_000);
-      const error = await rejection(s.login());
+      const error = await failure(s.login());
       expect(error.code).toBe('NETWORK');
       expect(error.transient).toBe(true);
       expect(error.message).toContain('ECONNREFUSED');
@@ -267,7 +259,7 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     const { session: s } = session(clientCredentials(core));
     await idp.stop();
     try {
-      const error = await rejection(s.getToken());
+      const error = await failure(s.getToken());
       expect(error.code).toBe('NETWORK');
       expect(error.operation).toBe('login');
     } finally {
@@ -281,13 +273,13 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
   it('maps a provider 5xx to SERVER_ERROR and a wrong issuer to CONFIGURATION', async () => {
     const core = await startCore();
     const { session: wrongIssuer } = session({ baseUrl: core.url, clientCredentials: { issuer: `${idp.issuer}nope/`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, allowInsecureRequests: true } });
-    const config = await rejection(wrongIssuer.getToken());
+    const config = await failure(wrongIssuer.getToken());
     expect(config.code).toBe('CONFIGURATION');
     const { session: https } = session({ baseUrl: core.url, clientCredentials: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
-    expect((await rejection(https.getToken())).message).toContain('allowInsecureRequests');
+    expect((await failure(https.getToken())).message).toContain('allowInsecureRequests');
     const failing: FetchLike = async (input, init) => (String(input).endsWith('/token') ? new Response('<html>oops</html>', { status: 503, headers: { 'content-type': 'text/html' } }) : fetch(input, init));
     const { session: down } = session(clientCredentials(core), { fetch: failing, retry: { retries: 0 } });
-    const server = await rejection(down.getToken());
+    const server = await failure(down.getToken());
     expect(server.code).toBe('SERVER_ERROR');
     expect(server.status).toBe(503);
   });

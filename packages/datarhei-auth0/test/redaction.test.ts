@@ -3,11 +3,11 @@
 // secret before, across and after the old 200-character cut.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { createAuthSession, type AuthError, type AuthEventName } from '@auth/core';
+import { createAuthSession, type AuthEventName } from '@auth/core';
 import { listen, readBody, sendHtml, sendJson, type RunningServer } from '@auth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datarheiAuth0 } from '../src/index.js';
-import { capturingLogger, dump, expectNoLeak } from '../../core/test/leaks.js';
+import { capturingLogger, dump, expectNoLeak, failure } from '../../core/test/leaks.js';
 
 const CLIENT_ID = 'echo-machine-client';
 const CLIENT_SECRET = `q+Xz/9${randomBytes(24).toString('base64')}==`;
@@ -43,15 +43,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => idp.close());
-
-async function failure(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('datarheiAuth0 keeps the credentials of its token requests out of what it reports (issue 11, item 4)', () => {
   it.each(['clientCredentials', 'refreshTokenGrant'] as const)('%s: 4xx and 5xx, JSON and HTML, every echo and cut position', async (grant) => {

@@ -1,8 +1,9 @@
 import { inspect } from 'node:util';
-import { createAuthSession, type AuthError, type AuthSession, type AuthSessionOptions, type Logger } from '@auth/core';
+import { createAuthSession, type AuthSession, type AuthSessionOptions, type Logger } from '@auth/core';
 import { createDatarheiServer, type DatarheiServer, type DatarheiServerOptions } from '@auth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { datarheiPassword } from '../src/index.js';
+import { failure } from '../../core/test/leaks.js';
 
 const PASSWORD = 'correct-horse-battery-staple';
 const servers: DatarheiServer[] = [];
@@ -50,15 +51,6 @@ async function callApi(session: AuthSession, url: string): Promise<Response> {
   if (!session.isTokenRejected(res)) return res;
   const fresh = await session.tokenRejected(tokens.accessToken);
   return fetch(url, { headers: session.authorize(fresh) });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AuthError;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('datarheiPassword against the reference Core server', () => {
@@ -129,7 +121,7 @@ describe('datarheiPassword against the reference Core server', () => {
   ] as const)('rejects wrong credentials (%s Core, HTTP %i) after one call, with no password in sight', async (statusCodes, status) => {
     const wrong = 'wrong-password-9876';
     const { server, session, logs, events } = await setup({ server: { statusCodes }, password: wrong });
-    const error = await rejection(session.getToken());
+    const error = await failure(session.getToken());
     expect(error.code).toBe('CREDENTIALS_REJECTED');
     expect(error.status).toBe(status);
     expect(error.transient).toBe(false);
@@ -142,7 +134,7 @@ describe('datarheiPassword against the reference Core server', () => {
 
   it("waits out Core's delayed rejection of a login even with a shorter session timeout: CREDENTIALS_REJECTED, not retried TIMEOUTs", async () => {
     const { server, session } = await setup({ server: { failedLoginDelayMs: 600 }, session: { timeoutMs: 200 }, password: 'wrong-password-9876' });
-    const error = await rejection(session.getToken());
+    const error = await failure(session.getToken());
     expect(error.code).toBe('CREDENTIALS_REJECTED');
     expect(server.counters).toMatchObject({ loginAttempts: 1, failedLogins: 1 });
   });
@@ -150,7 +142,7 @@ describe('datarheiPassword against the reference Core server', () => {
   it('treats 400 Missing authorization credentials as a configuration error, not retried', async () => {
     const { server, session } = await setup();
     server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 400, body: { code: 400, message: 'Bad Request', details: ['Missing authorization credentials'] } }, times: 3 });
-    const error = await rejection(session.getToken());
+    const error = await failure(session.getToken());
     expect(error.code).toBe('CONFIGURATION');
     expect(error.status).toBe(400);
     expect(error.message).toContain('Missing authorization credentials');
@@ -160,11 +152,11 @@ describe('datarheiPassword against the reference Core server', () => {
   it('reports malformed JSON and HTML answers as BAD_RESPONSE without retrying', async () => {
     const { server, session } = await setup();
     server.faults.add({ endpoint: 'login', fault: { kind: 'malformed-json' } });
-    const malformed = await rejection(session.getToken());
+    const malformed = await failure(session.getToken());
     expect(malformed.code).toBe('BAD_RESPONSE');
     expect(malformed.message).toContain('malformed JSON');
     server.faults.add({ endpoint: 'login', fault: { kind: 'html', status: 200 } });
-    const html = await rejection(session.getToken());
+    const html = await failure(session.getToken());
     expect(html.code).toBe('BAD_RESPONSE');
     expect(html.message).toContain('HTML');
     expect(server.counters).toMatchObject({ faults: 2, loginAttempts: 0 });
@@ -176,7 +168,7 @@ describe('datarheiPassword against the reference Core server', () => {
   it('rejects a 200 answer without the token pair', async () => {
     const { server, session } = await setup();
     server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 200, body: { access_token: 'only-one' } } });
-    expect((await rejection(session.getToken())).code).toBe('BAD_RESPONSE');
+    expect((await failure(session.getToken())).code).toBe('BAD_RESPONSE');
   });
 
   it('retries a 502 HTML page from a proxy and then succeeds', async () => {

@@ -1,7 +1,17 @@
 import { createOpenLoyaltyServer } from '@auth/testing';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, fleet, killWorkers, seedExpired, storeKeyOf, sum, type Topology } from './helpers/fleet.js';
+import {
+  assertBuilt,
+  fleet,
+  fleetScenarios,
+  killWorkers,
+  report,
+  seedExpired,
+  storeKeyOf,
+  sum,
+  type FleetEnv,
+} from './helpers/fleet.js';
 import { cli, startCluster, startSentinel, until, type TestCluster, type TestSentinel } from './helpers/redis-topologies.js';
 
 // The fleet scenarios of fleet.test.ts (8 worker processes, test/fleet/worker.mjs on the built
@@ -9,9 +19,7 @@ import { cli, startCluster, startSentinel, until, type TestCluster, type TestSen
 // 3 sentinels), including a failover in the middle of a renewal and, on the cluster, a slot migration.
 // Set FLEET_REPORT=1 to print each scenario's figures.
 
-interface Env {
-  topology: Topology;
-  client: Redis | Cluster;
+interface Env extends FleetEnv {
   /** SIGKILLs the primary that holds `key` now; returns its port. */
   killPrimaryOf(key: string): Promise<number>;
   /** How many connections listen on the token set's channel (sharded on a cluster). */
@@ -20,50 +28,8 @@ interface Env {
   waitPromoted(key: string, deadPort: number): Promise<void>;
 }
 
-const report = (scenario: string, figures: Record<string, unknown>) => {
-  if (process.env.FLEET_REPORT) console.log(`[fleet] ${scenario} ${JSON.stringify(figures)}`);
-};
 const settledOk = (tally: Record<string, number>) => Object.keys(tally).every((k) => /^(ok:200|auth:(NETWORK|TIMEOUT))$/.test(k));
 const count = (tally: Record<string, number>) => Object.values(tally).reduce((a, b) => a + b, 0);
-
-function scenarios(name: string, env: () => Env) {
-  it(`${name}: 8 processes × 500 concurrent requests on an expired token: exactly one refresh, every request succeeds`, async () => {
-    const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 300, rateLimit: { max: 20, windowMs: 60_000 } });
-    try {
-      await seedExpired(server, env().client);
-      const all = await fleet(env().topology, 8, { mode: 'burst', baseUrl: server.url, requests: 500, max: 20, windowMs: 60_000, commandTimeoutMs: 5_000 });
-      server.resetCounters();
-      for (const c of all) c.go();
-      const results = await Promise.all(all.map((c) => c.result));
-      const total = sum(results.map((r) => r.tally));
-      report(`${name} burst`, { ...server.counters, maxAuthCallsInWindow: server.counters.maxAuthCallsInWindow, total });
-      expect(total).toEqual({ 'ok:200': 4_000 });
-      expect(server.counters.refreshes).toBe(1);
-      expect(server.counters.logins).toBe(0);
-      expect(server.counters.authCalls).toBe(1);
-      expect(server.counters.apiCalls).toBe(4_000);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it(`${name}: 8 processes forcing logins: the server never sees more than its limit in any window`, async () => {
-    const server = await createOpenLoyaltyServer({ rateLimit: { max: 4, windowMs: 1_000 } });
-    try {
-      const all = await fleet(env().topology, 8, { mode: 'logins', baseUrl: server.url, logins: 2, max: 4, windowMs: 1_000 });
-      server.resetCounters();
-      for (const c of all) c.go();
-      const results = await Promise.all(all.map((c) => c.result));
-      report(`${name} logins`, { logins: server.counters.logins, rateLimited: server.counters.rateLimited, maxAuthCallsInWindow: server.counters.maxAuthCallsInWindow });
-      expect(sum(results.map((r) => r.tally))).toEqual({ ok: 16 });
-      expect(server.counters.logins).toBe(16);
-      expect(server.counters.rateLimited).toBe(0);
-      expect(server.counters.maxAuthCallsInWindow).toBeLessThanOrEqual(4);
-    } finally {
-      await server.close();
-    }
-  });
-}
 
 async function failoverDuringRenewal(name: string, e: Env): Promise<void> {
   const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 300, rateLimit: { max: 20, windowMs: 60_000 } });
@@ -156,7 +122,7 @@ describe('a fleet of 8 processes on a Redis Cluster (3 primaries, 3 replicas)', 
     },
   });
 
-  scenarios('cluster', env);
+  fleetScenarios('cluster', env);
 
   it("cluster: the token set's slot migrated to another primary mid-run: every request settles, the fleet stays within the limit", async () => {
     const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 2, rateLimit: { max: 10, windowMs: 2_000 } });
@@ -223,7 +189,7 @@ describe('a fleet of 8 processes on Sentinel (1 primary, 1 replica, 3 sentinels)
     },
   });
 
-  scenarios('sentinel', env);
+  fleetScenarios('sentinel', env);
 
   it('sentinel: the primary SIGKILLed during a renewal, the replica promoted: every request settles, at most one extra login, the next burst all 200', async () => {
     await failoverDuringRenewal('sentinel', env());

@@ -1,11 +1,20 @@
 import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, fleet as spawnFleet, killWorkers, seedExpired as seed, sum, type Child, type Topology } from './helpers/fleet.js';
+import {
+  assertBuilt,
+  fleet as spawnFleet,
+  fleetScenarios,
+  killWorkers,
+  seedExpired as seed,
+  sum,
+  type Child,
+  type Topology,
+} from './helpers/fleet.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 
-// Real processes on one Redis node (test/helpers/fleet.ts, test/fleet/worker.mjs); the same
-// scenarios on a Redis Cluster and on Sentinel are in fleet-topologies.test.ts.
+// Real processes on one Redis node (test/helpers/fleet.ts, test/fleet/worker.mjs); fleetScenarios
+// (in helpers/fleet.ts) and failovers run on a Redis Cluster and on Sentinel in fleet-topologies.test.ts.
 let redis: TestRedis;
 let raw: Redis;
 const topology = (): Topology => ({ topology: 'single', port: redis.port });
@@ -31,42 +40,7 @@ afterAll(async () => {
 
 // Child processes start slowly on a busy 2-core machine: generous per-test limits (the suite itself takes about a minute).
 describe('a fleet of 8 Node processes on one Redis', { timeout: 90_000 }, () => {
-  it('8 processes × 500 concurrent requests on an expired token: exactly one refresh, every request succeeds', async () => {
-    const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 300, rateLimit: { max: 20, windowMs: 60_000 } });
-    try {
-      await seedExpired(server);
-      const all = await fleet(8, { mode: 'burst', baseUrl: server.url, requests: 500, max: 20, windowMs: 60_000, commandTimeoutMs: 5_000 });
-      server.resetCounters();
-      for (const c of all) c.go();
-      const results = await Promise.all(all.map((c) => c.result));
-      if (process.env.FLEET_REPORT) console.log('burst run', JSON.stringify(server.counters));
-      expect(sum(results.map((r) => r.tally))).toEqual({ 'ok:200': 4_000 });
-      expect(server.counters.refreshes).toBe(1);
-      expect(server.counters.logins).toBe(0);
-      expect(server.counters.authCalls).toBe(1);
-      expect(server.counters.apiRejected).toBe(0);
-      expect(server.counters.apiCalls).toBe(4_000);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('8 processes forcing logins: the server never sees more than its limit in any window', async () => {
-    const server = await createOpenLoyaltyServer({ rateLimit: { max: 4, windowMs: 1_000 } });
-    try {
-      const all = await fleet(8, { mode: 'logins', baseUrl: server.url, logins: 2, max: 4, windowMs: 1_000 });
-      server.resetCounters();
-      for (const c of all) c.go();
-      const results = await Promise.all(all.map((c) => c.result));
-      if (process.env.FLEET_REPORT) console.log('logins run', JSON.stringify(server.counters));
-      expect(sum(results.map((r) => r.tally))).toEqual({ ok: 16 });
-      expect(server.counters.logins).toBe(16);
-      expect(server.counters.rateLimited).toBe(0);
-      expect(server.counters.maxAuthCallsInWindow).toBeLessThanOrEqual(4);
-    } finally {
-      await server.close();
-    }
-  });
+  fleetScenarios('', () => ({ topology: topology(), client: raw }));
 
   it('a process killed (SIGKILL) while holding the lock, its rotated refresh token lost with it: the others take over after the lease and every request succeeds', async () => {
     const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 300, rateLimit: { max: 20, windowMs: 60_000 } });

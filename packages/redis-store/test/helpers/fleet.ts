@@ -2,8 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { completeTokenSet } from '@auth/core';
-import type { OpenLoyaltyServer } from '@auth/testing';
+import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
 import type { Cluster, Redis } from 'ioredis';
+import { expect, it } from 'vitest';
 import { redisTokenStore } from '../../src/index.js';
 
 // Real processes: each child runs test/fleet/worker.mjs on the built packages (dist). The package's
@@ -116,4 +117,64 @@ export async function seedExpired(server: OpenLoyaltyServer, redis: Redis | Clus
   const key = `fleet:{${storeKeyOf(server)}}:tokens`;
   if ((await redis.exists(key)) !== 1) throw new Error('the seeded tokens are not in Redis');
   return key;
+}
+
+/** Prints a scenario's figures when FLEET_REPORT=1. */
+export function report(scenario: string, figures: Record<string, unknown>): void {
+  if (process.env.FLEET_REPORT) console.log(`[fleet] ${scenario} ${JSON.stringify(figures)}`);
+}
+
+/** Where the scenarios run: the workers' topology, and a client of that Redis to seed it. */
+export interface FleetEnv {
+  topology: Topology;
+  client: Redis | Cluster;
+}
+
+/**
+ * The scenarios every topology runs: fleet.test.ts on one node (`name` ''), fleet-topologies.test.ts
+ * on a cluster and on Sentinel (`name` prefixes the tests' names).
+ */
+export function fleetScenarios(name: string, env: () => FleetEnv): void {
+  const title = (what: string) => (name ? `${name}: ${what}` : what);
+  const burst =
+    '8 processes × 500 concurrent requests on an expired token: exactly one refresh, every request succeeds';
+  it(title(burst), async () => {
+    const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 300, rateLimit: { max: 20, windowMs: 60_000 } });
+    try {
+      await seedExpired(server, env().client);
+      const config = { baseUrl: server.url, requests: 500, max: 20, windowMs: 60_000, commandTimeoutMs: 5_000 };
+      const all = await fleet(env().topology, 8, { mode: 'burst', ...config });
+      server.resetCounters();
+      for (const c of all) c.go();
+      const results = await Promise.all(all.map((c) => c.result));
+      const total = sum(results.map((r) => r.tally));
+      report(`${name || 'single'} burst`, { ...server.counters, total });
+      expect(total).toEqual({ 'ok:200': 4_000 });
+      expect(server.counters.refreshes).toBe(1);
+      expect(server.counters.logins).toBe(0);
+      expect(server.counters.authCalls).toBe(1);
+      expect(server.counters.apiRejected).toBe(0);
+      expect(server.counters.apiCalls).toBe(4_000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it(title('8 processes forcing logins: the server never sees more than its limit in any window'), async () => {
+    const server = await createOpenLoyaltyServer({ rateLimit: { max: 4, windowMs: 1_000 } });
+    try {
+      const config = { baseUrl: server.url, logins: 2, max: 4, windowMs: 1_000 };
+      const all = await fleet(env().topology, 8, { mode: 'logins', ...config });
+      server.resetCounters();
+      for (const c of all) c.go();
+      const results = await Promise.all(all.map((c) => c.result));
+      report(`${name || 'single'} logins`, { ...server.counters });
+      expect(sum(results.map((r) => r.tally))).toEqual({ ok: 16 });
+      expect(server.counters.logins).toBe(16);
+      expect(server.counters.rateLimited).toBe(0);
+      expect(server.counters.maxAuthCallsInWindow).toBeLessThanOrEqual(4);
+    } finally {
+      await server.close();
+    }
+  });
 }
