@@ -19,20 +19,23 @@ interface NodeTransport {
   request(options: Record<string, unknown>, callback?: Hook): unknown;
 }
 
-const transports = new Map<string, AxiosAdapter | null>();
-/** axios' transport of that name for its default environment, `null` where there is none. */
+let http: AxiosAdapter | null | undefined;
+let fetchTransport: AxiosAdapter | null | undefined;
+/** axios' transport of that name for its default environment (looked up once), `null` where there is none. */
 function axiosTransport(name: 'http' | 'fetch'): AxiosAdapter | null {
-  if (!transports.has(name)) {
-    let transport: AxiosAdapter | null = null;
-    try {
-      transport = axios.getAdapter(name);
-    } catch {
-      // This runtime has none.
-    }
-    transports.set(name, transport);
+  const known = name === 'http' ? http : fetchTransport;
+  if (known !== undefined) return known;
+  let transport: AxiosAdapter | null = null;
+  try {
+    transport = axios.getAdapter(name);
+  } catch {
+    // This runtime has none.
   }
-  return transports.get(name)!;
+  return name === 'http' ? (http = transport) : (fetchTransport = transport);
 }
+
+// Browsers and workers answer a manual redirect opaquely: there the runtime must follow redirects.
+const runtimeFollows = hidesManualRedirects();
 
 /** The caller's `maxRedirects` and `fetchOptions`, kept while ours are in force. */
 interface Capped {
@@ -72,7 +75,7 @@ export class InFlight {
       // axios gives a transport of the caller's no beforeRedirect of the config: ours goes in through that transport.
       const theirs = own.transport as NodeTransport | undefined;
       if (theirs && theirs !== this.#wrapped) own.transport = this.#wrapped = this.#wrap((this.#theirs = theirs));
-    } else if (this.#capped === undefined && !hidesManualRedirects() && (this.run.auth.custom || this.#isFetch(transport, config))) {
+    } else if (this.#capped === undefined && !runtimeFollows && (this.run.auth.custom || this.#isFetch(transport, config))) {
       // Other transports follow redirects where no hook of ours can see them: axios' fetch adapter
       // keeps every header but Authorization, and an answer it reached through another origin (a
       // 401 of the API, where the chain came back without the token) would pass for a verdict on the
