@@ -265,8 +265,17 @@ function isOurTimeout(error: unknown): boolean {
   return error instanceof AxiosError && (error.cause as { code?: unknown } | undefined)?.code === 'TIMEOUT';
 }
 
-/** The answer's headers as the core reads them (axios makes every transport's an AxiosHeaders; `get` → a string or `null`). */
+/**
+ * The answer's headers as the core reads them (`get` → a string or `null`): an AxiosHeaders, or a
+ * plain record where a caller's interceptor that ran before ours replaced it.
+ */
 function answerHeaders(response: AxiosResponse): { get(name: string): string | null } {
-  const headers = response.headers as AxiosHeaders;
-  return { get: (name) => (headers.has(name) ? String(headers.get(name)) : null) };
+  const headers = response.headers as Partial<AxiosHeaders> & Record<string, unknown>;
+  return {
+    get: (name) => {
+      if (!headers || typeof headers !== 'object') return null;
+      const v = typeof headers.get === 'function' ? headers.get(name) : headers[name.toLowerCase()];
+      return v === undefined || v === null || v === false ? null : String(v);
+    },
+  };
 }

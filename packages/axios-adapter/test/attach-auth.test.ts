@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import axios, { AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import axios, { AxiosError, type AxiosHeaders, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import Bottleneck from 'bottleneck';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError, createAuthSession, isAuthError, type AuthSession } from '@auth/core';
@@ -552,6 +552,19 @@ describe('attachAuth', () => {
     server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } } });
     expect(((await off.get('/api/echo').catch((e: unknown) => e)) as AxiosError).response?.status).toBe(429);
     expect(server.counters.apiCalls).toBe(1);
+  });
+
+  it("reads a 429's Retry-After from a plain headers record (a caller's earlier interceptor made it one)", async () => {
+    const plain = axios.create({ baseURL: server.url });
+    // Registered before attachAuth, so it runs first: the answer reaches the adapter with plain headers.
+    plain.interceptors.response.use(undefined, (error: AxiosError) => {
+      if (error.response) error.response.headers = { ...(error.response.headers as AxiosHeaders).toJSON() };
+      return Promise.reject(error);
+    });
+    attachAuth(plain, session);
+    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } } });
+    expect((await plain.get('/api/echo')).status).toBe(200);
+    expect(server.counters.apiCalls).toBe(2);
   });
 
   it('aborting while it waits out a Retry-After rejects at once, and nothing more is sent', async () => {
