@@ -14,13 +14,17 @@ export default tseslint.config(
   {
     // The conformance suite runs unchanged on every runtime: only these globals exist for it.
     files: ['apps/runtimes/suite/conformance.mjs'],
-    languageOptions: { globals: { fetch: 'readonly', URL: 'readonly', AbortController: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: {
+      globals: { fetch: 'readonly', URL: 'readonly', AbortController: 'readonly', setTimeout: 'readonly' },
+    },
   },
   {
     // Its per-runtime runners add what their runtime hands them (Deno and process are read off globalThis).
     files: ['apps/runtimes/suite/*.mjs'],
     ignores: ['apps/runtimes/suite/conformance.mjs'],
-    languageOptions: { globals: { URL: 'readonly', Response: 'readonly', setTimeout: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: { URL: 'readonly', Response: 'readonly', setTimeout: 'readonly', console: 'readonly' },
+    },
   },
   {
     files: ['apps/runtimes/scripts/*.mjs'],
@@ -30,7 +34,27 @@ export default tseslint.config(
     // The core, the fetch adapter and the browser store run in browsers and edge runtimes: no Node built-ins.
     files: ['packages/core/src/**', 'packages/fetch-adapter/src/**', 'packages/browser-store/src/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'must run outside Node' }], paths: ['fs', 'http', 'https', 'crypto', 'events', 'util', 'buffer', 'stream', 'net', 'url', 'path', 'os', 'timers'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['node:*'], message: 'must run outside Node' }],
+          paths: [
+            'fs',
+            'http',
+            'https',
+            'crypto',
+            'events',
+            'util',
+            'buffer',
+            'stream',
+            'net',
+            'url',
+            'path',
+            'os',
+            'timers',
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname'],
     },
   },

@@ -18,10 +18,16 @@ const ts = require('typescript');
 
 /** @type {{ file: string; origin: string }[]} */
 const examples = [];
-const packages = readdirSync(join(root, 'packages')).filter((p) => existsSync(join(root, 'packages', p, 'src/index.ts')));
+const packages = readdirSync(join(root, 'packages')).filter((p) =>
+  existsSync(join(root, 'packages', p, 'src/index.ts')),
+);
 
 // ---- README blocks: whole programs ----
-const readmes = ['README.md', ...packages.map((p) => `packages/${p}/README.md`), ...readdirSync(join(root, 'apps')).map((a) => `apps/${a}/README.md`)];
+const readmes = [
+  'README.md',
+  ...packages.map((p) => `packages/${p}/README.md`),
+  ...readdirSync(join(root, 'apps')).map((a) => `apps/${a}/README.md`),
+];
 for (const readme of readmes) {
   const path = join(root, readme);
   if (!existsSync(path)) continue;
@@ -32,14 +38,21 @@ for (const readme of readmes) {
     let end = start;
     while (end < lines.length && !/^```\s*$/.test(lines[end])) end += 1;
     const pkg = readme.startsWith('packages/') ? readme.split('/')[1] : 'axios-adapter';
-    const file = join(root, 'packages', pkg, 'node_modules/.cache/examples', `${readme.replace(/[/.]/g, '_')}_${start}.ts`);
+    const file = join(
+      root,
+      'packages',
+      pkg,
+      'node_modules/.cache/examples',
+      `${readme.replace(/[/.]/g, '_')}_${start}.ts`,
+    );
     examples.push({ file, origin: `${readme}:${start}`, code: lines.slice(start, end).join('\n'), pkg, readme: true });
     i = end;
   }
 }
 
 // ---- TSDoc @example blocks: fragments ----
-for (const pkg of packages) rmSync(join(root, 'packages', pkg, 'node_modules/.cache/examples'), { recursive: true, force: true });
+for (const pkg of packages)
+  rmSync(join(root, 'packages', pkg, 'node_modules/.cache/examples'), { recursive: true, force: true });
 const exportsOf = new Map(packages.map((p) => [p, publicNames(join(root, 'packages', p, 'src/index.ts'))]));
 for (const pkg of packages) {
   for (const src of walk(join(root, 'packages', pkg, 'src'))) {
@@ -56,7 +69,13 @@ for (const pkg of packages) {
       const code = body.join('\n').replace(/^```\w*\n?|```\s*$/gm, '');
       const line = text.slice(0, m.index).split('\n').length;
       // Under the package's node_modules, so that its own dependencies (axios, ioredis) resolve.
-      const file = join(root, 'packages', pkg, 'node_modules/.cache/examples', `${relative(join(root, 'packages', pkg, 'src'), src).replace(/[/.]/g, '_')}_${line}.ts`);
+      const file = join(
+        root,
+        'packages',
+        pkg,
+        'node_modules/.cache/examples',
+        `${relative(join(root, 'packages', pkg, 'src'), src).replace(/[/.]/g, '_')}_${line}.ts`,
+      );
       examples.push({ file, origin: `${relative(root, src)}:${line}`, code, pkg });
     }
   }
@@ -108,18 +127,30 @@ const failures = diagnostics.filter((d) => isExample(d) && d.code !== 2347);
 for (const d of failures) {
   const example = examples.find((e) => resolve(e.file) === resolve(d.file.fileName));
   const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
-  console.error(`${example?.origin ?? d.file.fileName} (example line ${line + 1}): ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+  console.error(
+    `${example?.origin ?? d.file.fileName} (example line ${line + 1}): ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+  );
 }
 const other = diagnostics.filter((d) => !isExample(d));
-for (const d of other.slice(0, 20)) console.error(`(outside the examples) ${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+for (const d of other.slice(0, 20))
+  console.error(
+    `(outside the examples) ${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`,
+  );
 const readmeCount = examples.filter((e) => e.readme).length;
-console.log(`check-examples: ${examples.length} examples (${readmeCount} README blocks, ${examples.length - readmeCount} TSDoc @example), ${failures.length} errors`);
+console.log(
+  `check-examples: ${examples.length} examples (${readmeCount} README blocks, ${examples.length - readmeCount} TSDoc @example), ${failures.length} errors`,
+);
 if (failures.length > 0 || other.length > 0) process.exit(1);
 
 // ---- helpers ----
 function compile() {
   // The second pass reuses the first one's unchanged files (every source of every package).
-  program = ts.createProgram(examples.map((e) => e.file), options, undefined, program);
+  program = ts.createProgram(
+    examples.map((e) => e.file),
+    options,
+    undefined,
+    program,
+  );
   return ts.getPreEmitDiagnostics(program);
 }
 
@@ -129,14 +160,20 @@ function fragment(code, pkg, free) {
     if (m[1]) own.add(m[1]);
     if (m[3]) own.add(m[3]);
     for (const part of (m[2] ?? '').split(',')) {
-      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop();
+      const name = part
+        .trim()
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop();
       if (name) own.add(name);
     }
   }
   const declared = new Set(own);
   const imports = [];
   for (const from of pkg === 'core' ? ['core'] : [pkg, 'core']) {
-    const names = [...(exportsOf.get(from) ?? [])].filter((n) => !declared.has(n) && new RegExp(`\\b${n}\\b`).test(code));
+    const names = [...(exportsOf.get(from) ?? [])].filter(
+      (n) => !declared.has(n) && new RegExp(`\\b${n}\\b`).test(code),
+    );
     names.forEach((n) => declared.add(n));
     if (names.length) imports.push(`import { ${names.join(', ')} } from '@auth/${from}';`);
   }
@@ -178,11 +215,17 @@ function publicNames(index) {
   const text = readFileSync(index, 'utf8');
   for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const part of m[1].split(',')) {
-      const name = part.trim().split(/\s+as\s+/).pop();
+      const name = part
+        .trim()
+        .split(/\s+as\s+/)
+        .pop();
       if (name) names.add(name);
     }
   }
-  for (const m of text.matchAll(/export\s+(?:declare\s+)?(?:async\s+)?(?:function|const|class|interface|type)\s+(\w+)/g)) names.add(m[1]);
+  for (const m of text.matchAll(
+    /export\s+(?:declare\s+)?(?:async\s+)?(?:function|const|class|interface|type)\s+(\w+)/g,
+  ))
+    names.add(m[1]);
   for (const m of text.matchAll(/export\s+\*\s+from\s+['"](\.[^'"]+)['"]/g)) {
     const target = resolve(index, '..', m[1].replace(/\.js$/, '.ts'));
     for (const n of publicNames(existsSync(target) ? target : target.replace(/\.ts$/, '/index.ts'))) names.add(n);

@@ -17,4 +17,10 @@ function run(cmd, args) {
 }
 
 run('publint', ['--strict', '--pack', 'npm']);
-run('attw', ['--pack', '.', '--format', 'table-flipped', ...(ACCEPTED_ATTW_RULES.length ? ['--ignore-rules', ...ACCEPTED_ATTW_RULES] : [])]);
+run('attw', [
+  '--pack',
+  '.',
+  '--format',
+  'table-flipped',
+  ...(ACCEPTED_ATTW_RULES.length ? ['--ignore-rules', ...ACCEPTED_ATTW_RULES] : []),
+]);

@@ -14,10 +14,15 @@ if (missing.length === 0) process.exit(0);
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot || !has('apt-get')) {
-  console.error(`The tests need: ${missing.join(', ')}. Install them (on Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}) and run again.`);
+  console.error(
+    `The tests need: ${missing.join(', ')}. Install them (on Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}) and run again.`,
+  );
   process.exit(1);
 }
 console.log(`system-deps: installing ${missing.join(', ')} from Debian's packages…`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
+execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env,
+});

@@ -1,4 +1,4 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base';
 
-export default defineConfig(packageBuild({ bundleInCjs: ["openid-client"] }));
+export default defineConfig(packageBuild({ bundleInCjs: ['openid-client'] }));

@@ -36,7 +36,9 @@ function resolvable(entry: BundleEntry): boolean {
 
 export async function measureBundle(entry: BundleEntry): Promise<BundleSize> {
   if (entry.optional && !resolvable(entry)) return { entry };
-  const contents = entry.imports.map(([module, names]) => `export { ${names.join(', ')} } from ${JSON.stringify(module)};`).join('\n');
+  const contents = entry.imports
+    .map(([module, names]) => `export { ${names.join(', ')} } from ${JSON.stringify(module)};`)
+    .join('\n');
   const out = await build({
     stdin: { contents, resolveDir: benchDir, loader: 'js', sourcefile: 'app-entry.js' },
     bundle: true,
@@ -56,7 +58,9 @@ export async function measureBundle(entry: BundleEntry): Promise<BundleSize> {
     logLevel: 'silent',
   });
   // One entry: its chunk is all the page loads up front; every other chunk is behind an import().
-  const entryOut = Object.keys(out.metafile.outputs).find((path) => out.metafile.outputs[path]!.entryPoint !== undefined);
+  const entryOut = Object.keys(out.metafile.outputs).find(
+    (path) => out.metafile.outputs[path]!.entryPoint !== undefined,
+  );
   const entryFile = out.outputFiles.find((f) => f.path.endsWith(`/${entryOut}`) || f.path === entryOut);
   if (!entryFile) throw new Error(`${entry.name}: esbuild wrote no entry chunk`);
   const bytes = entryFile.contents;
@@ -84,7 +88,10 @@ export function largestInputs(size: BundleSize, count = 12): [string, number][] 
   const output = Object.values(size.metafile?.outputs ?? {}).find((o) => o.entryPoint !== undefined);
   if (!output) return [];
   return Object.entries(output.inputs)
-    .map(([path, { bytesInOutput }]): [string, number] => [path.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, ''), bytesInOutput])
+    .map(([path, { bytesInOutput }]): [string, number] => [
+      path.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, ''),
+      bytesInOutput,
+    ])
     .sort((a, b) => b[1] - a[1])
     .slice(0, count);
 }
@@ -94,9 +101,20 @@ export async function benchBundles(): Promise<string> {
   const sizes = await measureBundles();
   for (const s of sizes) {
     if (!s.entry.ours || s.entry.budgetGzip === undefined || s.gzip === undefined) continue;
-    report({ target: `${s.entry.name}: at most ${kb(s.entry.budgetGzip)} min+gzip`, measured: kb(s.gzip), met: s.gzip <= s.entry.budgetGzip });
+    report({
+      target: `${s.entry.name}: at most ${kb(s.entry.budgetGzip)} min+gzip`,
+      measured: kb(s.gzip),
+      met: s.gzip <= s.entry.budgetGzip,
+    });
   }
-  const rows = sizes.map((s) => [s.entry.name, kb(s.minified), kb(s.gzip), kb(s.brotli), s.lazyGzip ? kb(s.lazyGzip) : s.gzip === undefined ? '—' : 'none', s.entry.budgetGzip === undefined ? '—' : kb(s.entry.budgetGzip)]);
+  const rows = sizes.map((s) => [
+    s.entry.name,
+    kb(s.minified),
+    kb(s.gzip),
+    kb(s.brotli),
+    s.lazyGzip ? kb(s.lazyGzip) : s.gzip === undefined ? '—' : 'none',
+    s.entry.budgetGzip === undefined ? '—' : kb(s.entry.budgetGzip),
+  ]);
   return [
     '## Bundle weight in a browser app',
     '',

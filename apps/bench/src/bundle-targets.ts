@@ -29,10 +29,40 @@ const browserStore = ['@auth/browser-store', ['browserTokenStore']] as const;
 
 // Budgets: the measured min+gzip bytes plus about 5 % (12,677, 14,108 and 15,097 bytes when set).
 export const bundleEntries: readonly BundleEntry[] = [
-  { name: 'ours: core + fetch-adapter + openloyalty-member', imports: [core, fetchAdapter, member], ours: true, budgetGzip: 14_300 },
-  { name: 'ours: core + axios-adapter + openloyalty-member (axios not counted)', imports: [core, axiosAdapter, member], external: ['axios'], ours: true, budgetGzip: 15_600 },
-  { name: 'ours: core + fetch-adapter + openloyalty-member + browser-store', imports: [core, fetchAdapter, member, browserStore], ours: true, budgetGzip: 16_900 },
-  { name: '@badgateway/oauth2-client (OAuth2Client + OAuth2Fetch)', imports: [['@badgateway/oauth2-client', ['OAuth2Client', 'OAuth2Fetch']]], ours: false },
-  { name: 'axios-jwt (axios not counted)', imports: [['axios-jwt', ['applyAuthTokenInterceptor', 'setAuthTokens', 'clearAuthTokens', 'isLoggedIn']]], external: ['axios'], ours: false },
-  { name: 'axios-auth-refresh (axios not counted)', imports: [['axios-auth-refresh', ['createAuthRefresh']]], external: ['axios'], ours: false },
+  {
+    name: 'ours: core + fetch-adapter + openloyalty-member',
+    imports: [core, fetchAdapter, member],
+    ours: true,
+    budgetGzip: 14_300,
+  },
+  {
+    name: 'ours: core + axios-adapter + openloyalty-member (axios not counted)',
+    imports: [core, axiosAdapter, member],
+    external: ['axios'],
+    ours: true,
+    budgetGzip: 15_600,
+  },
+  {
+    name: 'ours: core + fetch-adapter + openloyalty-member + browser-store',
+    imports: [core, fetchAdapter, member, browserStore],
+    ours: true,
+    budgetGzip: 16_900,
+  },
+  {
+    name: '@badgateway/oauth2-client (OAuth2Client + OAuth2Fetch)',
+    imports: [['@badgateway/oauth2-client', ['OAuth2Client', 'OAuth2Fetch']]],
+    ours: false,
+  },
+  {
+    name: 'axios-jwt (axios not counted)',
+    imports: [['axios-jwt', ['applyAuthTokenInterceptor', 'setAuthTokens', 'clearAuthTokens', 'isLoggedIn']]],
+    external: ['axios'],
+    ours: false,
+  },
+  {
+    name: 'axios-auth-refresh (axios not counted)',
+    imports: [['axios-auth-refresh', ['createAuthRefresh']]],
+    external: ['axios'],
+    ours: false,
+  },
 ];

@@ -61,7 +61,10 @@ function authAxios(account: Account): AxiosInstance {
 }
 
 async function olLogin(auth: AxiosInstance, account: Account): Promise<Seed> {
-  const { data } = await auth.post<{ token: string; refresh_token: string }>(LOGIN, { username: account.username, password: account.password });
+  const { data } = await auth.post<{ token: string; refresh_token: string }>(LOGIN, {
+    username: account.username,
+    password: account.password,
+  });
   return { accessToken: data.token, refreshToken: data.refresh_token };
 }
 
@@ -69,7 +72,9 @@ async function olLogin(auth: AxiosInstance, account: Account): Promise<Seed> {
 async function olRenew(auth: AxiosInstance, account: Account, refreshToken: string | undefined): Promise<Seed> {
   if (refreshToken) {
     try {
-      const { data } = await auth.post<{ token: string; refresh_token: string }>(REFRESH, { refresh_token: refreshToken });
+      const { data } = await auth.post<{ token: string; refresh_token: string }>(REFRESH, {
+        refresh_token: refreshToken,
+      });
       return { accessToken: data.token, refreshToken: data.refresh_token };
     } catch (error) {
       if (!(isAxiosError(error) && error.response?.status === 401)) throw error;
@@ -79,8 +84,16 @@ async function olRenew(auth: AxiosInstance, account: Account, refreshToken: stri
 }
 
 export function ourSession(account: Account, seed: Seed | undefined, opts?: ClientOptions): AuthSession {
-  const strategy = openLoyaltyAdmin({ baseUrl: account.baseUrl, username: account.username, password: account.password, ...(opts?.rateLimit ? { rateLimit: opts.rateLimit } : {}) });
-  return createAuthSession(strategy, seed ? { initialTokens: { accessToken: seed.accessToken, refreshToken: seed.refreshToken } } : {});
+  const strategy = openLoyaltyAdmin({
+    baseUrl: account.baseUrl,
+    username: account.username,
+    password: account.password,
+    ...(opts?.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+  });
+  return createAuthSession(
+    strategy,
+    seed ? { initialTokens: { accessToken: seed.accessToken, refreshToken: seed.refreshToken } } : {},
+  );
 }
 
 const ok = () => true;
@@ -97,7 +110,11 @@ export const oursAxios: ClientFactory = (account, seed, opts) => {
   const api = instance(account, opts);
   const session = ourSession(account, seed, opts);
   attachAuth(api, session);
-  return { name: 'axios + @auth/axios-adapter', get: (path) => api.get(path).then(ok, notOk), close: () => session.close() };
+  return {
+    name: 'axios + @auth/axios-adapter',
+    get: (path) => api.get(path).then(ok, notOk),
+    close: () => session.close(),
+  };
 };
 
 export const axiosAuthRefresh: ClientFactory = (account, seed, opts) => {
@@ -136,13 +153,17 @@ export const axiosJwt: ClientFactory = (account, seed, opts) => {
       return { accessToken: next.accessToken, refreshToken: next.refreshToken };
     },
   });
-  const ready = seed ? setAuthTokens({ accessToken: seed.accessToken, refreshToken: seed.refreshToken }) : Promise.resolve();
+  const ready = seed
+    ? setAuthTokens({ accessToken: seed.accessToken, refreshToken: seed.refreshToken })
+    : Promise.resolve();
   return { name: 'axios + axios-jwt', get: (path) => ready.then(() => api.get(path)).then(ok, notOk), close() {} };
 };
 
 function jwtExpiry(token: string): number | null {
   try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number };
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: number;
+    };
     return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
   } catch {
     return null;
@@ -163,14 +184,22 @@ class OpenLoyaltyOAuth2Client extends OAuth2Client {
   }
 
   override async refreshToken(token: OAuth2Token): Promise<OAuth2Token> {
-    const res = await this.transport(`${this.account.baseUrl}${REFRESH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: token.refreshToken }) });
+    const res = await this.transport(`${this.account.baseUrl}${REFRESH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: token.refreshToken }),
+    });
     const body = (await res.json()) as { token: string; refresh_token: string };
     if (!res.ok) throw new Error(`refresh failed: ${res.status}`);
     return toOAuth2Token({ accessToken: body.token, refreshToken: body.refresh_token });
   }
 
   async login(): Promise<OAuth2Token> {
-    const res = await this.transport(`${this.account.baseUrl}${LOGIN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: this.account.username, password: this.account.password }) });
+    const res = await this.transport(`${this.account.baseUrl}${LOGIN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: this.account.username, password: this.account.password }),
+    });
     const body = (await res.json()) as { token: string; refresh_token: string };
     if (!res.ok) throw new Error(`login failed: ${res.status}`);
     return toOAuth2Token({ accessToken: body.token, refreshToken: body.refresh_token });
@@ -185,13 +214,27 @@ async function drained(res: Response): Promise<boolean> {
 export const rawFetch: ClientFactory = (account, seed, opts) => {
   const base = opts?.fetch ?? gatedFetch;
   const headers = { authorization: `Bearer ${seed?.accessToken ?? ''}` };
-  return { name: 'raw fetch', get: (path) => base(`${account.baseUrl}${path}`, { headers }).then(drained).then((v) => v, notOk), close() {} };
+  return {
+    name: 'raw fetch',
+    get: (path) =>
+      base(`${account.baseUrl}${path}`, { headers })
+        .then(drained)
+        .then((v) => v, notOk),
+    close() {},
+  };
 };
 
 export const oursFetch: ClientFactory = (account, seed, opts) => {
   const session = ourSession(account, seed, opts);
   const authFetch = createAuthFetch(session, { fetch: opts?.fetch ?? gatedFetch });
-  return { name: '@auth/fetch-adapter', get: (path) => authFetch(`${account.baseUrl}${path}`).then(drained).then((v) => v, notOk), close: () => session.close() };
+  return {
+    name: '@auth/fetch-adapter',
+    get: (path) =>
+      authFetch(`${account.baseUrl}${path}`)
+        .then(drained)
+        .then((v) => v, notOk),
+    close: () => session.close(),
+  };
 };
 
 /**
@@ -213,7 +256,10 @@ export const badgateway: ClientFactory = (account, seed, opts) => {
   const next = (req: Request) => base(req);
   return {
     name: '@badgateway/oauth2-client OAuth2Fetch',
-    get: (path) => mw(new Request(`${account.baseUrl}${path}`), next).then(drained).then((v) => v, notOk),
+    get: (path) =>
+      mw(new Request(`${account.baseUrl}${path}`), next)
+        .then(drained)
+        .then((v) => v, notOk),
     close() {},
   };
 };

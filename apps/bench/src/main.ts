@@ -29,7 +29,10 @@ if (unknown.length) {
 }
 
 const started = performance.now();
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
 const header = `# Benchmarks\n\nNode ${process.version}, ${cpus().length} CPUs, ${new Date().toISOString()}. Every table is measured side by side in one run. Load average (1/5/15 min) at the start: ${load()}.\n`;
 const parts: string[] = [header];
 const failed: string[] = [];
@@ -50,7 +53,9 @@ for (const name of names) {
   console.log(`\n${md}\n`);
   parts.push(md);
 }
-parts.push(`Sections: ${names.join(', ')}. Wall time of the run: ${((performance.now() - started) / 60_000).toFixed(1)} min; load average at the end: ${load()}.`);
+parts.push(
+  `Sections: ${names.join(', ')}. Wall time of the run: ${((performance.now() - started) / 60_000).toFixed(1)} min; load average at the end: ${load()}.`,
+);
 const targets = targetsMarkdown();
 if (targets) {
   console.log(`\n${targets}\n`);

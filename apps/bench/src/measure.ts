@@ -17,7 +17,10 @@ export interface Measured {
   p99NsPerOp: number;
 }
 
-export async function sideBySide(candidates: Candidate[], opts: { opsPerRound: number; rounds: number; warmupRounds?: number }): Promise<Measured[]> {
+export async function sideBySide(
+  candidates: Candidate[],
+  opts: { opsPerRound: number; rounds: number; warmupRounds?: number },
+): Promise<Measured[]> {
   const samples = new Map<string, number[]>(candidates.map((c) => [c.name, []]));
   for (let r = 0; r < (opts.warmupRounds ?? 3); r += 1) for (const c of candidates) await c.run(opts.opsPerRound);
   for (let r = 0; r < opts.rounds; r += 1) {
@@ -44,7 +47,11 @@ export function quantile(sorted: number[], q: number): number {
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const fmt = (v: string | number) => (typeof v === 'number' ? formatNumber(v) : v);
-  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function formatNumber(v: number): string {
@@ -91,11 +98,15 @@ export function winShare(a: LatencyMeasured, b: LatencyMeasured): number {
  * candidates rotate their order every pair of rounds, so noise hits all of them alike; the first
  * candidate is the baseline the others are paired with.
  */
-export async function sideBySideLatency(candidates: LatencyCandidate[], opts: { opsPerRound: number; rounds: number; warmupRounds?: number }): Promise<LatencyMeasured[]> {
+export async function sideBySideLatency(
+  candidates: LatencyCandidate[],
+  opts: { opsPerRound: number; rounds: number; warmupRounds?: number },
+): Promise<LatencyMeasured[]> {
   const rounds: number[][] = candidates.map(() => []);
   const singles = candidates.map(() => new Float64Array(opts.rounds * opts.opsPerRound));
   const filled = candidates.map(() => 0);
-  for (let r = 0; r < (opts.warmupRounds ?? 10); r += 1) for (const c of candidates) for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
+  for (let r = 0; r < (opts.warmupRounds ?? 10); r += 1)
+    for (const c of candidates) for (let i = 0; i < opts.opsPerRound; i += 1) await c.once();
   for (let r = 0; r < opts.rounds * 2; r += 1) {
     // Rotate per pair of rounds (one throughput, one latency), so each kind of round sees every order:
     // rotating by `r` gave an even number of candidates only half the orders in each kind.

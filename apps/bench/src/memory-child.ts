@@ -10,7 +10,11 @@ if (!gc) throw new Error('run with --expose-gc');
 const [kind, index, total] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 1_000_000)];
 const factory = (kind === 'axios' ? axiosClients : fetchClients)[index];
 if (!factory) throw new Error(`no ${kind} client ${index}`);
-const client = factory({ baseUrl: 'http://127.0.0.1:9', username: 'admin', password: 'password' }, fakeSeed(), kind === 'axios' ? { adapter: noopAxiosAdapter } : { fetch: noopFetch });
+const client = factory(
+  { baseUrl: 'http://127.0.0.1:9', username: 'admin', password: 'password' },
+  fakeSeed(),
+  kind === 'axios' ? { adapter: noopAxiosAdapter } : { fetch: noopFetch },
+);
 
 const BATCH = 100;
 async function run(n: number): Promise<void> {

@@ -16,7 +16,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 function child(kind: 'axios' | 'fetch', index: number, total: number): Promise<Sample> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'src/memory-child.ts', kind, String(index), String(total)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', 'src/memory-child.ts', kind, String(index), String(total)],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -24,7 +28,10 @@ function child(kind: 'axios' | 'fetch', index: number, total: number): Promise<S
     p.on('error', reject);
     p.on('close', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) return reject(new Error(`memory child ${kind} ${index} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code !== 0 || !line.startsWith('{'))
+        return reject(
+          new Error(`memory child ${kind} ${index} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`),
+        );
       resolve(JSON.parse(line) as Sample);
     });
   });
@@ -34,7 +41,10 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 /** Section 4: heap after 1,000,000 requests through each client (one child process each, two at a time). */
 export async function benchMemory(total = 1_000_000): Promise<string> {
-  const jobs: (['axios' | 'fetch', number])[] = [...axiosClients.map((_, i) => ['axios', i] as ['axios', number]), ...fetchClients.map((_, i) => ['fetch', i] as ['fetch', number])];
+  const jobs: ['axios' | 'fetch', number][] = [
+    ...axiosClients.map((_, i) => ['axios', i] as ['axios', number]),
+    ...fetchClients.map((_, i) => ['fetch', i] as ['fetch', number]),
+  ];
   const samples: Sample[] = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
@@ -48,7 +58,11 @@ export async function benchMemory(total = 1_000_000): Promise<string> {
   await Promise.all([worker(), worker()]);
   for (const s of samples.filter((x) => x.name.includes('@auth/'))) {
     const growth = s.after - s.before;
-    report({ target: `${s.name}: no heap growth beyond a small constant over ${total.toLocaleString('en-US')} requests (≤ 1 MB)`, measured: `${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KB`, met: growth <= 1024 * 1024 });
+    report({
+      target: `${s.name}: no heap growth beyond a small constant over ${total.toLocaleString('en-US')} requests (≤ 1 MB)`,
+      measured: `${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KB`,
+      met: growth <= 1024 * 1024,
+    });
   }
   return [
     '## Memory',
@@ -57,7 +71,12 @@ export async function benchMemory(total = 1_000_000): Promise<string> {
     '',
     table(
       ['client', 'heap after warm-up', `heap after ${total.toLocaleString('en-US')} requests`, 'growth'],
-      samples.map((s) => [s.name, mb(s.before), mb(s.after), `${s.after >= s.before ? '+' : ''}${((s.after - s.before) / 1024).toFixed(0)} KB`]),
+      samples.map((s) => [
+        s.name,
+        mb(s.before),
+        mb(s.after),
+        `${s.after >= s.before ? '+' : ''}${((s.after - s.before) / 1024).toFixed(0)} KB`,
+      ]),
     ),
   ].join('\n');
 }

@@ -37,7 +37,16 @@ async function burst(name: string, start: (account: Account) => Promise<boolean>
     await Promise.race([Promise.all(all), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
     const c = server.counters;
-    return { client: name, authCalls: c.authCalls, logins: c.logins, rateLimited: c.rateLimited, maxInWindow: c.maxAuthCallsInWindow, failed, neverSettled: CALLERS - ok - failed, wallMs: performance.now() - t0 };
+    return {
+      client: name,
+      authCalls: c.authCalls,
+      logins: c.logins,
+      rateLimited: c.rateLimited,
+      maxInWindow: c.maxAuthCallsInWindow,
+      failed,
+      neverSettled: CALLERS - ok - failed,
+      wallMs: performance.now() - t0,
+    };
   } finally {
     await server.close();
   }
@@ -61,23 +70,39 @@ export async function benchRateLimit(): Promise<string> {
       }),
     ),
   );
-  rows.push(await burst('axios + axios-auth-refresh (refresh hook logs in): first request', viaFirstRequest(axiosAuthRefresh)));
+  rows.push(
+    await burst('axios + axios-auth-refresh (refresh hook logs in): first request', viaFirstRequest(axiosAuthRefresh)),
+  );
   const warn = console.warn;
   console.warn = () => {};
   try {
-    rows.push(await burst('@badgateway/oauth2-client OAuth2Fetch (getNewToken logs in): first request', viaFirstRequest(badgateway)));
+    rows.push(
+      await burst(
+        '@badgateway/oauth2-client OAuth2Fetch (getNewToken logs in): first request',
+        viaFirstRequest(badgateway),
+      ),
+    );
   } finally {
     console.warn = warn;
   }
   rows.push(
     await burst("axios-jwt (login is the app's: README's `axios.post` + `setAuthTokens`)", (account) => {
       const auth = axios.create({ baseURL: account.baseUrl, httpAgent: authAgent });
-      return Array.from({ length: CALLERS }, () => auth.post('/api/admin/login_check', { username: account.username, password: account.password }).then(() => true));
+      return Array.from({ length: CALLERS }, () =>
+        auth
+          .post('/api/admin/login_check', { username: account.username, password: account.password })
+          .then(() => true),
+      );
     }),
   );
   const ours = rows[0]!;
-  report({ target: `never more auth calls than the limit (${LIMIT.max}) in any window`, measured: `${ours.maxInWindow} at most, ${ours.failed} of ${CALLERS} callers failed, ${ours.rateLimited} answered 429`, met: ours.maxInWindow <= LIMIT.max && ours.failed === 0 && ours.neverSettled === 0 });
-  for (const r of rows) process.stderr.write(`  rate limit ${r.client}: max ${r.maxInWindow} in a window, ${r.failed} failed\n`);
+  report({
+    target: `never more auth calls than the limit (${LIMIT.max}) in any window`,
+    measured: `${ours.maxInWindow} at most, ${ours.failed} of ${CALLERS} callers failed, ${ours.rateLimited} answered 429`,
+    met: ours.maxInWindow <= LIMIT.max && ours.failed === 0 && ours.neverSettled === 0,
+  });
+  for (const r of rows)
+    process.stderr.write(`  rate limit ${r.client}: max ${r.maxInWindow} in a window, ${r.failed} failed\n`);
   return [
     '## Rate-limit fidelity',
     '',
@@ -85,8 +110,26 @@ export async function benchRateLimit(): Promise<string> {
       '"max in a window" is the largest number of auth calls the server saw in any window of that length.',
     '',
     table(
-      ['client', 'auth calls', 'logins', '429s', 'max auth calls in a window', 'failed callers', 'never settled', 'wall ms'],
-      rows.map((r) => [r.client, String(r.authCalls), String(r.logins), String(r.rateLimited), `${r.maxInWindow} (limit ${LIMIT.max})`, String(r.failed), String(r.neverSettled), Math.round(r.wallMs)]),
+      [
+        'client',
+        'auth calls',
+        'logins',
+        '429s',
+        'max auth calls in a window',
+        'failed callers',
+        'never settled',
+        'wall ms',
+      ],
+      rows.map((r) => [
+        r.client,
+        String(r.authCalls),
+        String(r.logins),
+        String(r.rateLimited),
+        `${r.maxInWindow} (limit ${LIMIT.max})`,
+        String(r.failed),
+        String(r.neverSettled),
+        Math.round(r.wallMs),
+      ]),
     ),
   ].join('\n');
 }

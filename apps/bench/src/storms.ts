@@ -1,5 +1,14 @@
 import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
-import { axiosAuthRefresh, axiosJwt, badgateway, oursAxios, oursFetch, type Account, type ClientFactory, type Seed } from './clients.js';
+import {
+  axiosAuthRefresh,
+  axiosJwt,
+  badgateway,
+  oursAxios,
+  oursFetch,
+  type Account,
+  type ClientFactory,
+  type Seed,
+} from './clients.js';
 import { table } from './measure.js';
 import { storm } from './storm.js';
 import { report } from './targets.js';
@@ -31,14 +40,22 @@ const PATH = '/api/default/member';
 async function prepare(which: StormCase): Promise<{ server: OpenLoyaltyServer; account: Account; seed: Seed }> {
   const server = await createOpenLoyaltyServer({ rateLimit: { max: 20, windowMs: 60_000 } });
   const account = { baseUrl: server.url, username: 'admin', password: 'password' };
-  const issued = await server.issueTokens({ username: 'admin', ...(which === 'revoked' ? {} : { accessTokenTtlSec: -10 }) });
+  const issued = await server.issueTokens({
+    username: 'admin',
+    ...(which === 'revoked' ? {} : { accessTokenTtlSec: -10 }),
+  });
   if (which === 'revoked') server.revokeAccessTokens('admin');
   if (which === 'dead-refresh') server.expireRefreshTokens('admin');
   return { server, account, seed: { accessToken: issued.token, refreshToken: issued.refresh_token } };
 }
 
 /** One storm of `n` concurrent requests through a fresh client of `factory`, bounded in time. */
-export async function runStorm(which: StormCase, n: number, factory: ClientFactory, timeoutMs: number): Promise<StormRow> {
+export async function runStorm(
+  which: StormCase,
+  n: number,
+  factory: ClientFactory,
+  timeoutMs: number,
+): Promise<StormRow> {
   const { server, account, seed } = await prepare(which);
   const client = factory(account, seed);
   try {
@@ -79,7 +96,9 @@ export async function benchStorms(sizes: number[] = [1_000, 10_000]): Promise<st
       for (const c of CASES) {
         for (const factory of stormClients()) {
           const row = await runStorm(c.id, n, factory, n >= 10_000 ? 30_000 : 15_000);
-          process.stderr.write(`  storm ${c.id} ×${n} ${row.client}: refresh ${row.refreshCalls}, login ${row.loginCalls}, failed ${row.failed}, never settled ${row.neverSettled}\n`);
+          process.stderr.write(
+            `  storm ${c.id} ×${n} ${row.client}: refresh ${row.refreshCalls}, login ${row.loginCalls}, failed ${row.failed}, never settled ${row.neverSettled}\n`,
+          );
           rows.push(row);
         }
       }
@@ -95,7 +114,9 @@ export async function benchStorms(sizes: number[] = [1_000, 10_000]): Promise<st
     report({
       target: `${name}: exactly one refresh and zero failures in every storm at ${big.toLocaleString('en-US')}`,
       measured: `refresh calls ${refreshes} (expired/revoked/dead refresh token), logins ${mine.map((r) => r.loginCalls).join('/')}, failed or never settled ${failures}`,
-      met: mine.length === CASES.length && mine.every((r) => r.refreshCalls === 1 && r.failed === 0 && r.neverSettled === 0),
+      met:
+        mine.length === CASES.length &&
+        mine.every((r) => r.refreshCalls === 1 && r.failed === 0 && r.neverSettled === 0),
     });
   }
   return [
@@ -106,8 +127,30 @@ export async function benchStorms(sizes: number[] = [1_000, 10_000]): Promise<st
       'Every peer gets the same refresh hook (refresh, and log in when the server rejects the refresh token).',
     '',
     table(
-      ['case', 'N', 'client', 'refresh calls', 'login calls', '429s', 'failed', 'never settled', 'wall ms', 'max auth calls in a window'],
-      rows.map((r) => [CASES.find((c) => c.id === r.case)!.label, r.n.toLocaleString('en-US'), r.client, String(r.refreshCalls), String(r.loginCalls), String(r.rateLimited), String(r.failed), String(r.neverSettled), Math.round(r.wallMs), String(r.maxAuthCallsInWindow)]),
+      [
+        'case',
+        'N',
+        'client',
+        'refresh calls',
+        'login calls',
+        '429s',
+        'failed',
+        'never settled',
+        'wall ms',
+        'max auth calls in a window',
+      ],
+      rows.map((r) => [
+        CASES.find((c) => c.id === r.case)!.label,
+        r.n.toLocaleString('en-US'),
+        r.client,
+        String(r.refreshCalls),
+        String(r.loginCalls),
+        String(r.rateLimited),
+        String(r.failed),
+        String(r.neverSettled),
+        Math.round(r.wallMs),
+        String(r.maxAuthCallsInWindow),
+      ]),
     ),
   ].join('\n');
 }

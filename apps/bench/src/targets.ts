@@ -16,5 +16,12 @@ export function report(finding: Finding): void {
 /** The targets checked in this run (empty when no section that checks one ran). */
 export function targetsMarkdown(): string | undefined {
   if (findings.length === 0) return undefined;
-  return ['## Targets', '', table(['target', 'measured in this run', 'met'], findings.map((f) => [f.target, f.measured, f.met ? 'yes' : '**no**']))].join('\n');
+  return [
+    '## Targets',
+    '',
+    table(
+      ['target', 'measured in this run', 'met'],
+      findings.map((f) => [f.target, f.measured, f.met ? 'yes' : '**no**']),
+    ),
+  ].join('\n');
 }

@@ -42,7 +42,11 @@ export const gatedFetch: FetchFn = async (input, init) => {
 export const noopAxiosAdapter: AxiosAdapter = (config: InternalAxiosRequestConfig) => {
   const url = config.url ?? '';
   // axios' buildFullPath: baseURL + url unless url is absolute.
-  new URL(config.baseURL && !/^([a-z][a-z\d+\-.]*:)?\/\//i.test(url) ? `${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : url);
+  new URL(
+    config.baseURL && !/^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
+      ? `${config.baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
+      : url,
+  );
   return Promise.resolve<AxiosResponse>({ data: {}, status: 200, statusText: 'OK', headers: {}, config, request: {} });
 };
 

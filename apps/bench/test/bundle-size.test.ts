@@ -12,7 +12,9 @@ const builtOrOptional = (module: string, optional: boolean | undefined): boolean
     return true;
   } catch {
     if (optional) return false;
-    throw new Error(`${module} does not resolve from apps/bench: build it first (turbo runs the packages' build before this test) and list it in apps/bench/package.json`);
+    throw new Error(
+      `${module} does not resolve from apps/bench: build it first (turbo runs the packages' build before this test) and list it in apps/bench/package.json`,
+    );
   }
 };
 
@@ -21,8 +23,12 @@ describe('bundle weight in a browser app (budgets in src/bundle-targets.ts)', ()
     const present = entry.imports.every(([module]) => builtOrOptional(module, entry.optional));
     it.skipIf(!present)(`${entry.name}: at most ${entry.budgetGzip} bytes min+gzip`, async () => {
       const size = await measureBundle(entry);
-      const why = largestInputs(size, 6).map(([path, bytes]) => `${path} ${bytes}`).join(', ');
-      expect(size.gzip, `min+gzip ${size.gzip} bytes; largest inputs (minified bytes): ${why}`).toBeLessThanOrEqual(entry.budgetGzip!);
+      const why = largestInputs(size, 6)
+        .map(([path, bytes]) => `${path} ${bytes}`)
+        .join(', ');
+      expect(size.gzip, `min+gzip ${size.gzip} bytes; largest inputs (minified bytes): ${why}`).toBeLessThanOrEqual(
+        entry.budgetGzip!,
+      );
       // Bottleneck is loaded only by apps that pass limiter settings: never in what every page loads.
       expect(largestInputs(size, 100).map(([path]) => path)).not.toContainEqual(expect.stringContaining('bottleneck'));
     });

@@ -48,23 +48,58 @@ interface Option {
 }
 
 export const OPTIONS = {
-  openloyaltyUrl: { flag: '--openloyalty-url', env: 'OPENLOYALTY_URL', help: 'OpenLoyalty base URL (default: an embedded reference server)' },
+  openloyaltyUrl: {
+    flag: '--openloyalty-url',
+    env: 'OPENLOYALTY_URL',
+    help: 'OpenLoyalty base URL (default: an embedded reference server)',
+  },
   openloyaltyAdminUser: { flag: '--openloyalty-admin-user', env: 'OPENLOYALTY_ADMIN_USER', help: 'admin login' },
-  openloyaltyAdminPassword: { flag: '', env: 'OPENLOYALTY_ADMIN_PASSWORD', secret: true, help: 'admin password (env or prompt)' },
+  openloyaltyAdminPassword: {
+    flag: '',
+    env: 'OPENLOYALTY_ADMIN_PASSWORD',
+    secret: true,
+    help: 'admin password (env or prompt)',
+  },
   openloyaltyStore: { flag: '--openloyalty-store', env: 'OPENLOYALTY_STORE', help: 'store code (default: default)' },
-  openloyaltyMemberUser: { flag: '--openloyalty-member-user', env: 'OPENLOYALTY_MEMBER_USER', help: 'member login (optional)' },
-  openloyaltyMemberPassword: { flag: '', env: 'OPENLOYALTY_MEMBER_PASSWORD', secret: true, help: 'member password (env or prompt)' },
+  openloyaltyMemberUser: {
+    flag: '--openloyalty-member-user',
+    env: 'OPENLOYALTY_MEMBER_USER',
+    help: 'member login (optional)',
+  },
+  openloyaltyMemberPassword: {
+    flag: '',
+    env: 'OPENLOYALTY_MEMBER_PASSWORD',
+    secret: true,
+    help: 'member password (env or prompt)',
+  },
   openloyaltyApiKey: { flag: '', env: 'OPENLOYALTY_API_KEY', secret: true, help: 'API key (optional; env only)' },
-  datarheiUrl: { flag: '--datarhei-url', env: 'DATARHEI_URL', help: 'datarhei Core base URL (default: an embedded reference server)' },
+  datarheiUrl: {
+    flag: '--datarhei-url',
+    env: 'DATARHEI_URL',
+    help: 'datarhei Core base URL (default: an embedded reference server)',
+  },
   datarheiUser: { flag: '--datarhei-user', env: 'DATARHEI_USER', help: 'Core username' },
   datarheiPassword: { flag: '', env: 'DATARHEI_PASSWORD', secret: true, help: 'Core password (env or prompt)' },
-  auth0Issuer: { flag: '--auth0-issuer', env: 'AUTH0_ISSUER', help: 'Auth0 issuer, e.g. https://tenant.eu.auth0.com/ (optional)' },
+  auth0Issuer: {
+    flag: '--auth0-issuer',
+    env: 'AUTH0_ISSUER',
+    help: 'Auth0 issuer, e.g. https://tenant.eu.auth0.com/ (optional)',
+  },
   auth0ClientId: { flag: '--auth0-client-id', env: 'AUTH0_CLIENT_ID', help: 'Auth0 machine client id' },
-  auth0ClientSecret: { flag: '', env: 'AUTH0_CLIENT_SECRET', secret: true, help: 'Auth0 client secret (env or prompt)' },
+  auth0ClientSecret: {
+    flag: '',
+    env: 'AUTH0_CLIENT_SECRET',
+    secret: true,
+    help: 'Auth0 client secret (env or prompt)',
+  },
   auth0Audience: { flag: '--auth0-audience', env: 'AUTH0_AUDIENCE', help: 'Auth0 API audience' },
   burst: { flag: '--burst', env: 'DEMO_BURST', help: 'forced logins in the rate-limit step (default 25)' },
   tabs: { flag: '--tabs', env: 'DEMO_TABS', help: 'with --browser: tabs (frames) of the app, 2 to 8 (default 4)' },
-  accessTtl: { flag: '--access-ttl', env: 'DEMO_ACCESS_TTL', help: 'with --browser: access-token lifetime in seconds, 6 to 86400 (default 20)' },
+  accessTtl: {
+    flag: '--access-ttl',
+    env: 'DEMO_ACCESS_TTL',
+    help: 'with --browser: access-token lifetime in seconds, 6 to 86400 (default 20)',
+  },
 } satisfies Record<string, Option>;
 
 type Key = keyof typeof OPTIONS;
@@ -77,7 +112,8 @@ export function usage(): string {
     '',
     `  ${'--browser'.padEnd(34)} ${''.padEnd(28)} instead: a page on 127.0.0.1 with several tabs of one browser app (embedded server)`,
   ];
-  for (const o of Object.values(OPTIONS) as Option[]) lines.push(`  ${(o.flag ? `${o.flag} <value>` : '').padEnd(34)} ${o.env.padEnd(28)} ${o.help}`);
+  for (const o of Object.values(OPTIONS) as Option[])
+    lines.push(`  ${(o.flag ? `${o.flag} <value>` : '').padEnd(34)} ${o.env.padEnd(28)} ${o.help}`);
   lines.push('', 'Secrets are read from the environment, or prompted for without echo when stdin is a terminal.');
   return lines.join('\n');
 }
@@ -88,9 +124,15 @@ export type Prompt = (question: string) => Promise<string>;
  * Reads flags (`--flag value` or `--flag=value`) and environment variables (flags win); prompts for
  * missing secrets with `prompt` when given. Throws {@link DemoConfigError} on anything unusable.
  */
-export async function readConfig(argv: string[], env: Record<string, string | undefined>, prompt?: Prompt): Promise<DemoConfig> {
+export async function readConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  prompt?: Prompt,
+): Promise<DemoConfig> {
   const given: Partial<Record<Key, string>> = {};
-  const byFlag = new Map<string, Key>((Object.entries(OPTIONS) as [Key, Option][]).filter(([, o]) => o.flag).map(([k, o]) => [o.flag, k]));
+  const byFlag = new Map<string, Key>(
+    (Object.entries(OPTIONS) as [Key, Option][]).filter(([, o]) => o.flag).map(([k, o]) => [o.flag, k]),
+  );
   let help = false;
   let browser = false;
   for (let i = 0; i < argv.length; i += 1) {
@@ -107,7 +149,10 @@ export async function readConfig(argv: string[], env: Record<string, string | un
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const key = byFlag.get(flag);
-    if (!key) throw new DemoConfigError(`unknown option ${flag.startsWith('-') ? flag : JSON.stringify(flag)} (see --help; secrets go in environment variables)`);
+    if (!key)
+      throw new DemoConfigError(
+        `unknown option ${flag.startsWith('-') ? flag : JSON.stringify(flag)} (see --help; secrets go in environment variables)`,
+      );
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined || value === '') throw new DemoConfigError(`${flag} needs a value`);
     given[key] = value;
@@ -136,8 +181,14 @@ export async function readConfig(argv: string[], env: Record<string, string | un
   if (!browser && browserOnly.length) throw new DemoConfigError(`${OPTIONS[browserOnly[0]!].flag} goes with --browser`);
   if (browser) {
     const real = (['openloyaltyUrl', 'datarheiUrl'] as const).find((k) => get(k));
-    if (real) throw new DemoConfigError(`--browser runs on the embedded OpenLoyalty server only (drop ${OPTIONS[real].flag} / ${OPTIONS[real].env})`);
-    config.browser = { tabs: whole(get('tabs') ?? '4', OPTIONS.tabs.flag, 2, 8), accessTokenTtlSec: whole(get('accessTtl') ?? '20', OPTIONS.accessTtl.flag, 6, 86_400) };
+    if (real)
+      throw new DemoConfigError(
+        `--browser runs on the embedded OpenLoyalty server only (drop ${OPTIONS[real].flag} / ${OPTIONS[real].env})`,
+      );
+    config.browser = {
+      tabs: whole(get('tabs') ?? '4', OPTIONS.tabs.flag, 2, 8),
+      accessTokenTtlSec: whole(get('accessTtl') ?? '20', OPTIONS.accessTtl.flag, 6, 86_400),
+    };
     return config;
   }
 
@@ -147,12 +198,24 @@ export async function readConfig(argv: string[], env: Record<string, string | un
     const adminUser = need('openloyaltyAdminUser', OPTIONS.openloyaltyUrl.flag);
     const adminPassword = await secret('openloyaltyAdminPassword', `OpenLoyalty password of ${adminUser}`);
     const memberUser = get('openloyaltyMemberUser');
-    const memberPassword = memberUser ? await secret('openloyaltyMemberPassword', `OpenLoyalty password of member ${memberUser}`) : undefined;
+    const memberPassword = memberUser
+      ? await secret('openloyaltyMemberPassword', `OpenLoyalty password of member ${memberUser}`)
+      : undefined;
     const apiKey = env[OPTIONS.openloyaltyApiKey.env] || undefined;
-    config.openloyalty = { url, adminUser, adminPassword, storeCode: get('openloyaltyStore') ?? 'default', ...(memberUser ? { memberUser, memberPassword } : {}), ...(apiKey ? { apiKey } : {}) };
+    config.openloyalty = {
+      url,
+      adminUser,
+      adminPassword,
+      storeCode: get('openloyaltyStore') ?? 'default',
+      ...(memberUser ? { memberUser, memberPassword } : {}),
+      ...(apiKey ? { apiKey } : {}),
+    };
   } else {
     for (const k of ['openloyaltyAdminUser', 'openloyaltyMemberUser', 'openloyaltyStore'] as const) {
-      if (given[k]) throw new DemoConfigError(`${OPTIONS[k].flag} needs ${OPTIONS.openloyaltyUrl.flag} (without it the demo uses its embedded server)`);
+      if (given[k])
+        throw new DemoConfigError(
+          `${OPTIONS[k].flag} needs ${OPTIONS.openloyaltyUrl.flag} (without it the demo uses its embedded server)`,
+        );
     }
   }
 
@@ -172,7 +235,10 @@ export async function readConfig(argv: string[], env: Record<string, string | un
     }
   } else {
     for (const k of ['datarheiUser', 'auth0Issuer', 'auth0ClientId', 'auth0Audience'] as const) {
-      if (given[k]) throw new DemoConfigError(`${OPTIONS[k].flag} needs ${OPTIONS.datarheiUrl.flag} (without it the demo uses its embedded Core and OpenID provider)`);
+      if (given[k])
+        throw new DemoConfigError(
+          `${OPTIONS[k].flag} needs ${OPTIONS.datarheiUrl.flag} (without it the demo uses its embedded Core and OpenID provider)`,
+        );
     }
   }
   return config;
@@ -180,7 +246,8 @@ export async function readConfig(argv: string[], env: Record<string, string | un
 
 function whole(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new DemoConfigError(`${flag} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new DemoConfigError(`${flag} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
   return n;
 }
 
@@ -191,8 +258,10 @@ function httpUrl(text: string, flag: string, keepPath = false): string {
   } catch {
     throw new DemoConfigError(`${flag} must be an absolute http(s) URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DemoConfigError(`${flag} must be an absolute http(s) URL`);
-  if (url.username || url.password) throw new DemoConfigError(`${flag} must not contain credentials (use the environment variables)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new DemoConfigError(`${flag} must be an absolute http(s) URL`);
+  if (url.username || url.password)
+    throw new DemoConfigError(`${flag} must not contain credentials (use the environment variables)`);
   if (keepPath) return url.href;
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -50,7 +50,16 @@ export async function startLocalIdp(): Promise<LocalIdp> {
   const issuer = `${server.url}/`;
   const provider = new Provider(issuer, {
     jwks: { keys: [jwk] },
-    clients: [{ client_id: AUTH0_CLIENT_ID, client_secret: clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post' }],
+    clients: [
+      {
+        client_id: AUTH0_CLIENT_ID,
+        client_secret: clientSecret,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+    ],
     routes: { jwks: '/.well-known/jwks.json' },
     scopes: ['openid', 'read'],
     ttl: { ClientCredentials: 3_600 },
@@ -63,7 +72,13 @@ export async function startLocalIdp(): Promise<LocalIdp> {
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
           if (resource !== AUTH0_API) throw new errors.InvalidTarget();
-          return { scope: 'read', audience: AUTH0_API, accessTokenTTL: 3_600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return {
+            scope: 'read',
+            audience: AUTH0_API,
+            accessTokenTTL: 3_600,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
         },
       },
     },

@@ -20,7 +20,9 @@ async function serveBrowserDemo(opts: NonNullable<DemoConfig['browser']>): Promi
   const { startBrowserDemo, BROWSER_MEMBER } = await import('./browser/server.js');
   const demo = await startBrowserDemo(opts);
   console.log('auth-strategies demo: one refresh across browser tabs');
-  console.log(`  ${opts.tabs} tabs of one OpenLoyalty member app, access tokens of ${opts.accessTokenTtlSec} s, rotating refresh tokens`);
+  console.log(
+    `  ${opts.tabs} tabs of one OpenLoyalty member app, access tokens of ${opts.accessTokenTtlSec} s, rotating refresh tokens`,
+  );
   console.log(`  member account: ${BROWSER_MEMBER.username} (its demo password is in apps/demo/README.md)`);
   console.log(`  open ${demo.url}`);
   console.log('  Ctrl-C to stop');
@@ -45,12 +47,19 @@ try {
   const summary = await runTour(config, timeline);
   timeline.raw(`\n${summaryTable(summary)}\n\n`);
   const failed = summary.steps.filter((s) => s.status === 'failed');
-  if (failed.length) fail(`${failed.length} step(s) did not go as expected: ${failed.map((s) => `${s.title} (${s.note})`).join('; ')}`, 1);
+  if (failed.length)
+    fail(
+      `${failed.length} step(s) did not go as expected: ${failed.map((s) => `${s.title} (${s.note})`).join('; ')}`,
+      1,
+    );
   timeline.line(`done in ${(timeline.elapsedMs / 1000).toFixed(1)} s: every step went as expected`);
   process.exit(0);
 } catch (error) {
   if (error instanceof DemoConfigError) fail(error.message, 2);
   // Anything else is a bug in the demo or a package: still one line, with the error's name and code only.
   const e = error as { name?: string; code?: string; message?: string };
-  fail(`unexpected ${e?.name ?? 'error'}${e?.code ? ` (${e.code})` : ''}: ${String(e?.message ?? error).split('\n')[0]}`, 1);
+  fail(
+    `unexpected ${e?.name ?? 'error'}${e?.code ? ` (${e.code})` : ''}: ${String(e?.message ?? error).split('\n')[0]}`,
+    1,
+  );
 }

@@ -37,7 +37,9 @@ export class Timeline {
 
   step(title: string): void {
     this.#step += 1;
-    this.#write(`\n${this.#stamp()} ${this.#tty ? '\x1b[1m' : ''}${this.#step}. ${title}${this.#tty ? '\x1b[0m' : ''}\n`);
+    this.#write(
+      `\n${this.#stamp()} ${this.#tty ? '\x1b[1m' : ''}${this.#step}. ${title}${this.#tty ? '\x1b[0m' : ''}\n`,
+    );
   }
 
   info(text: string): void {
@@ -61,7 +63,9 @@ export class Timeline {
       const p = progress();
       const width = 20;
       const filled = Math.max(0, Math.min(width, Math.round(p.fraction * width)));
-      this.#write(`\r\x1b[2K${this.#stamp()}    ${frames[i++ % frames.length]} ${label} ▕${'█'.repeat(filled)}${'░'.repeat(width - filled)}▏ ${p.text}`);
+      this.#write(
+        `\r\x1b[2K${this.#stamp()}    ${frames[i++ % frames.length]} ${label} ▕${'█'.repeat(filled)}${'░'.repeat(width - filled)}▏ ${p.text}`,
+      );
     };
     draw();
     const timer = setInterval(draw, 100);

@@ -1,5 +1,12 @@
 import axios, { isAxiosError } from 'axios';
-import { createAuthSession, isAuthError, type AuthError, type AuthSession, type AuthSessionOptions, type Strategy } from '@auth/core';
+import {
+  createAuthSession,
+  isAuthError,
+  type AuthError,
+  type AuthSession,
+  type AuthSessionOptions,
+  type Strategy,
+} from '@auth/core';
 import { attachAuth } from '@auth/axios-adapter';
 import { createAuthFetch, type AuthFetch } from '@auth/fetch-adapter';
 import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
@@ -7,7 +14,12 @@ import { openLoyaltyMember } from '@auth/openloyalty-member';
 import { openLoyaltyApiKey } from '@auth/openloyalty-api-key';
 import { datarheiPassword } from '@auth/datarhei-password';
 import { datarheiAuth0 } from '@auth/datarhei-auth0';
-import { createDatarheiServer, createOpenLoyaltyServer, type DatarheiServer, type OpenLoyaltyServer } from '@auth/testing';
+import {
+  createDatarheiServer,
+  createOpenLoyaltyServer,
+  type DatarheiServer,
+  type OpenLoyaltyServer,
+} from '@auth/testing';
 import { DemoConfigError, type DemoConfig } from './config.js';
 import { AUTH0_API, startLocalIdp, type LocalIdp } from './idp.js';
 import { textTable, type Timeline } from './timeline.js';
@@ -35,7 +47,16 @@ export interface StepResult {
   ms: number;
 }
 
-export type StepId = 'logins' | 'concurrent' | 'expiry' | 'revoked' | 'burst' | 'dead-refresh' | 'api-key' | 'datarhei-password' | 'datarhei-auth0';
+export type StepId =
+  | 'logins'
+  | 'concurrent'
+  | 'expiry'
+  | 'revoked'
+  | 'burst'
+  | 'dead-refresh'
+  | 'api-key'
+  | 'datarhei-password'
+  | 'datarhei-auth0';
 
 export interface TourSummary {
   steps: StepResult[];
@@ -134,19 +155,49 @@ function checkSetUp(real: boolean, errors: unknown[], what: string, hint: string
   for (const e of errors) {
     const auth = isAuthError(e) ? (e as AuthError) : undefined;
     // A 404 at the login endpoint is a wrong base URL, not wrong credentials.
-    if (auth && auth.status === 404) throw new DemoConfigError(`${what} answered 404 at its login endpoint: is ${urlOption} the API's base URL?`);
-    if (auth && (auth.code === 'CREDENTIALS_REJECTED' || auth.code === 'CONFIGURATION')) throw new DemoConfigError(`${what} refused the login (${auth.code}${auth.status ? `, HTTP ${auth.status}` : ''}); check ${hint}`);
-    if (auth && (auth.code === 'NETWORK' || auth.code === 'TIMEOUT' || auth.code === 'BAD_RESPONSE')) throw new DemoConfigError(`${what} could not be reached or did not answer as expected (${auth.code}); check the URL`);
-    if (isAxiosError(e) && !e.response) throw new DemoConfigError(`${what} could not be reached (${e.code ?? 'network error'}); check the URL`);
-    if (e instanceof TypeError && /fetch failed/i.test(e.message)) throw new DemoConfigError(`${what} could not be reached; check the URL`);
+    if (auth && auth.status === 404)
+      throw new DemoConfigError(`${what} answered 404 at its login endpoint: is ${urlOption} the API's base URL?`);
+    if (auth && (auth.code === 'CREDENTIALS_REJECTED' || auth.code === 'CONFIGURATION'))
+      throw new DemoConfigError(
+        `${what} refused the login (${auth.code}${auth.status ? `, HTTP ${auth.status}` : ''}); check ${hint}`,
+      );
+    if (auth && (auth.code === 'NETWORK' || auth.code === 'TIMEOUT' || auth.code === 'BAD_RESPONSE'))
+      throw new DemoConfigError(
+        `${what} could not be reached or did not answer as expected (${auth.code}); check the URL`,
+      );
+    if (isAxiosError(e) && !e.response)
+      throw new DemoConfigError(`${what} could not be reached (${e.code ?? 'network error'}); check the URL`);
+    if (e instanceof TypeError && /fetch failed/i.test(e.message))
+      throw new DemoConfigError(`${what} could not be reached; check the URL`);
   }
 }
 
 interface Ctx {
   config: DemoConfig;
   timeline: Timeline;
-  ol: { url: string; admin: { username: string; password: string }; member?: { username: string; password: string }; store: string; apiKey?: string; server?: OpenLoyaltyServer };
-  core: { url: string; username: string; password: string; server?: DatarheiServer; auth0?: { issuer: string; clientId: string; clientSecret: string; audience?: string; resource?: string; local: boolean }; idp?: LocalIdp };
+  ol: {
+    url: string;
+    admin: { username: string; password: string };
+    member?: { username: string; password: string };
+    store: string;
+    apiKey?: string;
+    server?: OpenLoyaltyServer;
+  };
+  core: {
+    url: string;
+    username: string;
+    password: string;
+    server?: DatarheiServer;
+    auth0?: {
+      issuer: string;
+      clientId: string;
+      clientSecret: string;
+      audience?: string;
+      resource?: string;
+      local: boolean;
+    };
+    idp?: LocalIdp;
+  };
   sessions: AuthSession[];
 }
 
@@ -172,7 +223,8 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
 
     // ---- OpenLoyalty: one admin session shared by an axios instance and a fetch ----
     const rateLimit = ctx.ol.server ? EMBEDDED.olRateLimit : undefined;
-    const adminStrategy = () => openLoyaltyAdmin({ baseUrl: ctx.ol.url, ...ctx.ol.admin, ...(rateLimit ? { rateLimit } : {}) });
+    const adminStrategy = () =>
+      openLoyaltyAdmin({ baseUrl: ctx.ol.url, ...ctx.ol.admin, ...(rateLimit ? { rateLimit } : {}) });
     const admin = session(ctx, adminStrategy());
     const olAxios = axios.create({ baseURL: ctx.ol.url });
     attachAuth(olAxios, admin);
@@ -182,9 +234,24 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
     const viaFetch = () => olFetch(`${ctx.ol.url}${listPath}`);
     const counter = new AuthCounter().watch(admin);
 
-    const run = async (id: StepId, title: string, body: (r: StepResult) => Promise<void>, skip?: string): Promise<void> => {
+    const run = async (
+      id: StepId,
+      title: string,
+      body: (r: StepResult) => Promise<void>,
+      skip?: string,
+    ): Promise<void> => {
       timeline.step(title);
-      const r: StepResult = { id, title, status: 'ok', requests: 0, failed: 0, logins: 0, refreshes: 0, note: '', ms: 0 };
+      const r: StepResult = {
+        id,
+        title,
+        status: 'ok',
+        requests: 0,
+        failed: 0,
+        logins: 0,
+        refreshes: 0,
+        note: '',
+        ms: 0,
+      };
       steps.push(r);
       if (skip) {
         r.status = 'skipped';
@@ -236,22 +303,35 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       timeline.info(`admin: GET ${listPath} through axios → logged in (${counter.logins} login call)`);
       let memberLogins = 0;
       if (ctx.ol.member) {
-        const member = session(ctx, openLoyaltyMember({ baseUrl: ctx.ol.url, storeCode: ctx.ol.store, ...ctx.ol.member }));
+        const member = session(
+          ctx,
+          openLoyaltyMember({ baseUrl: ctx.ol.url, storeCode: ctx.ol.store, ...ctx.ol.member }),
+        );
         const memberCounter = new AuthCounter().watch(member);
         const memberFetch = createAuthFetch(member);
         let tokens;
         try {
           tokens = await member.getToken();
         } catch (error) {
-          checkSetUp(olReal, [error], 'OpenLoyalty (member login)', 'OPENLOYALTY_MEMBER_USER, OPENLOYALTY_MEMBER_PASSWORD and OPENLOYALTY_STORE', olUrlOption);
+          checkSetUp(
+            olReal,
+            [error],
+            'OpenLoyalty (member login)',
+            'OPENLOYALTY_MEMBER_USER, OPENLOYALTY_MEMBER_PASSWORD and OPENLOYALTY_STORE',
+            olUrlOption,
+          );
           throw error;
         }
         const id = String(claims(tokens.accessToken).id ?? '');
-        const m = await tally([() => memberFetch(`${ctx.ol.url}/api/${encodeURIComponent(ctx.ol.store)}/member/${encodeURIComponent(id)}`)]);
+        const m = await tally([
+          () => memberFetch(`${ctx.ol.url}/api/${encodeURIComponent(ctx.ol.store)}/member/${encodeURIComponent(id)}`),
+        ]);
         record(r, m);
         memberLogins = memberCounter.logins;
         memberCounter.stop();
-        timeline.info(`member: GET /api/${ctx.ol.store}/member/{own id} through fetch → logged in (${memberLogins} login call; member tokens are deprecated upstream)`);
+        timeline.info(
+          `member: GET /api/${ctx.ol.store}/member/{own id} through fetch → logged in (${memberLogins} login call; member tokens are deprecated upstream)`,
+        );
       }
       r.logins = counter.logins + memberLogins;
       const expected = ctx.ol.member ? 2 : 1;
@@ -264,7 +344,11 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       r.logins = counter.logins;
       r.refreshes = counter.refreshes;
       const seen = serverSaw(r);
-      expect(r, r.failed === 0 && r.logins + r.refreshes === 0 && seen.ok, `${t.requests} requests, ${t.failed} failed, ${r.logins + r.refreshes} auth calls (the token is shared)${seen.text}`);
+      expect(
+        r,
+        r.failed === 0 && r.logins + r.refreshes === 0 && seen.ok,
+        `${t.requests} requests, ${t.failed} failed, ${r.logins + r.refreshes} auth calls (the token is shared)${seen.text}`,
+      );
     });
 
     const noControls = 'needs the embedded server (short token lifetimes and server-side controls)';
@@ -280,7 +364,11 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
         r.logins = counter.logins;
         r.refreshes = counter.refreshes;
         const seen = serverSaw(r);
-        expect(r, r.failed === 0 && r.refreshes === 1 && r.logins === 0 && seen.ok, `${t.requests} requests, ${r.refreshes} refresh, ${r.logins} logins, ${t.failed} failed${seen.text}`);
+        expect(
+          r,
+          r.failed === 0 && r.refreshes === 1 && r.logins === 0 && seen.ok,
+          `${t.requests} requests, ${r.refreshes} refresh, ${r.logins} logins, ${t.failed} failed${seen.text}`,
+        );
       },
       ctx.ol.server ? undefined : noControls,
     );
@@ -306,36 +394,45 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       ctx.ol.server ? undefined : noControls,
     );
 
-    await run('burst', `A burst of ${config.burst} forced logins, paced under the limit of 20 per window`, async (r) => {
-      const windowText = rateLimit ? `${rateLimit.windowMs / 1000} s` : 'minute';
-      timeline.info(`${config.burst} sessions of the same account each force a login; they share one budget of 20 per ${windowText}`);
-      const burstCounter = new AuthCounter();
-      const sessions = times(config.burst, () => {
-        const s = session(ctx, adminStrategy());
-        burstCounter.watch(s);
-        return s;
-      });
-      let done = 0;
-      const t0 = timeline.elapsedMs;
-      const work = tally(sessions.map((s) => () => s.login().finally(() => (done += 1))));
-      const t = await timeline.wait('forced logins', work, () => ({ fraction: done / config.burst, text: `${done}/${config.burst} logins, ${((timeline.elapsedMs - t0) / 1000).toFixed(1)} s` }));
-      checkSetUp(olReal, t.errors, 'OpenLoyalty', olHint, olUrlOption);
-      burstCounter.stop();
-      r.requests = 0;
-      r.failed = t.failed;
-      if (t.errors.length) timeline.info(`first failure: ${describe(t.errors[0])}`);
-      r.logins = burstCounter.logins;
-      if (ctx.ol.server) {
-        r.maxAuthCallsInWindow = ctx.ol.server.counters.maxAuthCallsInWindow;
-        r.rateLimited = ctx.ol.server.counters.rateLimited;
-      }
-      const within = r.maxAuthCallsInWindow === undefined || r.maxAuthCallsInWindow <= 20;
-      expect(
-        r,
-        t.failed === 0 && within && (r.rateLimited ?? 0) === 0,
-        `${r.logins} logins, ${t.failed} failed${r.maxAuthCallsInWindow !== undefined ? `, at most ${r.maxAuthCallsInWindow} auth calls in any ${windowText} window, ${r.rateLimited} answered 429` : ''}`,
-      );
-    });
+    await run(
+      'burst',
+      `A burst of ${config.burst} forced logins, paced under the limit of 20 per window`,
+      async (r) => {
+        const windowText = rateLimit ? `${rateLimit.windowMs / 1000} s` : 'minute';
+        timeline.info(
+          `${config.burst} sessions of the same account each force a login; they share one budget of 20 per ${windowText}`,
+        );
+        const burstCounter = new AuthCounter();
+        const sessions = times(config.burst, () => {
+          const s = session(ctx, adminStrategy());
+          burstCounter.watch(s);
+          return s;
+        });
+        let done = 0;
+        const t0 = timeline.elapsedMs;
+        const work = tally(sessions.map((s) => () => s.login().finally(() => (done += 1))));
+        const t = await timeline.wait('forced logins', work, () => ({
+          fraction: done / config.burst,
+          text: `${done}/${config.burst} logins, ${((timeline.elapsedMs - t0) / 1000).toFixed(1)} s`,
+        }));
+        checkSetUp(olReal, t.errors, 'OpenLoyalty', olHint, olUrlOption);
+        burstCounter.stop();
+        r.requests = 0;
+        r.failed = t.failed;
+        if (t.errors.length) timeline.info(`first failure: ${describe(t.errors[0])}`);
+        r.logins = burstCounter.logins;
+        if (ctx.ol.server) {
+          r.maxAuthCallsInWindow = ctx.ol.server.counters.maxAuthCallsInWindow;
+          r.rateLimited = ctx.ol.server.counters.rateLimited;
+        }
+        const within = r.maxAuthCallsInWindow === undefined || r.maxAuthCallsInWindow <= 20;
+        expect(
+          r,
+          t.failed === 0 && within && (r.rateLimited ?? 0) === 0,
+          `${r.logins} logins, ${t.failed} failed${r.maxAuthCallsInWindow !== undefined ? `, at most ${r.maxAuthCallsInWindow} auth calls in any ${windowText} window, ${r.rateLimited} answered 429` : ''}`,
+        );
+      },
+    );
 
     await run(
       'dead-refresh',
@@ -374,7 +471,11 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
         // The session's "login" is local (the key is the token): count what reached the server's auth endpoints.
         r.logins = ctx.ol.server ? ctx.ol.server.counters.authCalls : 0;
         r.refreshes = keyCounter.refreshes;
-        expect(r, t.failed === 0 && r.logins + r.refreshes === 0, `${t.requests} requests through axios, ${t.failed} failed, no auth calls (the key itself is the credential)`);
+        expect(
+          r,
+          t.failed === 0 && r.logins + r.refreshes === 0,
+          `${t.requests} requests through axios, ${t.failed} failed, no auth calls (the key itself is the credential)`,
+        );
       },
       ctx.ol.apiKey ? undefined : 'set OPENLOYALTY_API_KEY to include it on a real server',
     );
@@ -383,7 +484,10 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
     // ---- datarhei Core ----
     const coreHint = 'DATARHEI_URL, DATARHEI_USER and DATARHEI_PASSWORD';
     await run('datarhei-password', 'datarhei Core: password login, then refresh', async (r) => {
-      const core = session(ctx, datarheiPassword({ baseUrl: ctx.core.url, username: ctx.core.username, password: ctx.core.password }));
+      const core = session(
+        ctx,
+        datarheiPassword({ baseUrl: ctx.core.url, username: ctx.core.username, password: ctx.core.password }),
+      );
       const c = new AuthCounter().watch(core);
       const api = axios.create({ baseURL: ctx.core.url });
       attachAuth(api, core);
@@ -393,7 +497,10 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       timeline.info(`20 × GET /api/v3/process through axios → ${c.logins} login`);
       if (ctx.core.server) {
         const tokens = await core.exportTokens();
-        await timeline.sleep(`waiting for Core's ${EMBEDDED.coreAccessTtlSec} s access token to expire`, Math.max(0, (tokens?.expiresAt ?? Date.now()) - Date.now()) + 250);
+        await timeline.sleep(
+          `waiting for Core's ${EMBEDDED.coreAccessTtlSec} s access token to expire`,
+          Math.max(0, (tokens?.expiresAt ?? Date.now()) - Date.now()) + 250,
+        );
       } else {
         timeline.info('real Core: its access tokens live 10 minutes, so the demo asks for the refresh now');
         await core.refresh();
@@ -403,34 +510,59 @@ export async function runTour(config: DemoConfig, timeline: Timeline): Promise<T
       r.logins = c.logins;
       r.refreshes = c.refreshes;
       c.stop();
-      expect(r, r.failed === 0 && r.logins === 1 && r.refreshes === 1, `${r.requests} requests, ${r.logins} login, ${r.refreshes} refresh, ${r.failed} failed`);
+      expect(
+        r,
+        r.failed === 0 && r.logins === 1 && r.refreshes === 1,
+        `${r.requests} requests, ${r.logins} login, ${r.refreshes} refresh, ${r.failed} failed`,
+      );
     });
 
     await run(
       'datarhei-auth0',
-      ctx.core.auth0?.local ? 'datarhei Core with Auth0 tokens (a local OpenID provider stands in for Auth0)' : 'datarhei Core with Auth0 tokens',
+      ctx.core.auth0?.local
+        ? 'datarhei Core with Auth0 tokens (a local OpenID provider stands in for Auth0)'
+        : 'datarhei Core with Auth0 tokens',
       async (r) => {
         const a0 = ctx.core.auth0!;
         const core = session(
           ctx,
           datarheiAuth0({
             baseUrl: ctx.core.url,
-            clientCredentials: { issuer: a0.issuer, clientId: a0.clientId, clientSecret: a0.clientSecret, ...(a0.audience ? { audience: a0.audience } : {}), ...(a0.resource ? { resource: a0.resource } : {}), ...(a0.local ? { allowInsecureRequests: true } : {}) },
+            clientCredentials: {
+              issuer: a0.issuer,
+              clientId: a0.clientId,
+              clientSecret: a0.clientSecret,
+              ...(a0.audience ? { audience: a0.audience } : {}),
+              ...(a0.resource ? { resource: a0.resource } : {}),
+              ...(a0.local ? { allowInsecureRequests: true } : {}),
+            },
           }),
         );
         const c = new AuthCounter().watch(core);
         const coreFetch: AuthFetch = createAuthFetch(core);
         const t = await tally(times(20, () => () => coreFetch(`${ctx.core.url}/api/v3/process`)));
-        checkSetUp(coreReal, t.errors, 'datarhei Core / Auth0', 'AUTH0_ISSUER, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE', 'DATARHEI_URL (--datarhei-url) or AUTH0_ISSUER (--auth0-issuer)');
+        checkSetUp(
+          coreReal,
+          t.errors,
+          'datarhei Core / Auth0',
+          'AUTH0_ISSUER, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and AUTH0_AUDIENCE',
+          'DATARHEI_URL (--datarhei-url) or AUTH0_ISSUER (--auth0-issuer)',
+        );
         record(r, t);
         r.logins = c.logins;
         r.refreshes = c.refreshes;
         c.stop();
         const idp = ctx.core.idp ? `, ${ctx.core.idp.tokenRequests} token request at the provider` : '';
         const coreLogins = ctx.core.server ? `, ${ctx.core.server.counters.auth0Logins} Auth0 login at Core` : '';
-        expect(r, t.failed === 0 && r.logins === 1, `${t.requests} requests through fetch, ${r.logins} login${idp}${coreLogins}, ${t.failed} failed`);
+        expect(
+          r,
+          t.failed === 0 && r.logins === 1,
+          `${t.requests} requests through fetch, ${r.logins} login${idp}${coreLogins}, ${t.failed} failed`,
+        );
       },
-      ctx.core.auth0 ? undefined : 'set AUTH0_ISSUER, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (and AUTH0_AUDIENCE) to include it on a real Core',
+      ctx.core.auth0
+        ? undefined
+        : 'set AUTH0_ISSUER, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET (and AUTH0_AUDIENCE) to include it on a real Core',
     );
 
     for (const s of ctx.sessions) s.close();
@@ -444,7 +576,12 @@ async function setUp(config: DemoConfig, timeline: Timeline, closers: (() => Pro
   const ctx = { config, timeline, sessions: [] } as unknown as Ctx;
   if (config.openloyalty) {
     const o = config.openloyalty;
-    ctx.ol = { url: o.url, admin: { username: o.adminUser, password: o.adminPassword }, store: o.storeCode, ...(o.memberUser && o.memberPassword ? { member: { username: o.memberUser, password: o.memberPassword } } : {}) };
+    ctx.ol = {
+      url: o.url,
+      admin: { username: o.adminUser, password: o.adminPassword },
+      store: o.storeCode,
+      ...(o.memberUser && o.memberPassword ? { member: { username: o.memberUser, password: o.memberPassword } } : {}),
+    };
     if (o.apiKey) ctx.ol.apiKey = o.apiKey;
     timeline.line(`OpenLoyalty: ${o.url} (real server)`);
   } else {
@@ -456,12 +593,26 @@ async function setUp(config: DemoConfig, timeline: Timeline, closers: (() => Pro
       apiKeys: [{ key: EMBEDDED.apiKey }],
     });
     closers.push(() => server.close());
-    ctx.ol = { url: server.url, admin: EMBEDDED.admin, member: EMBEDDED.member, store: 'default', apiKey: EMBEDDED.apiKey, server };
-    timeline.line(`OpenLoyalty: embedded reference server at ${server.url} (access tokens live ${EMBEDDED.olAccessTtlSec} s; 20 auth calls per ${EMBEDDED.olRateLimit.windowMs / 1000} s)`);
+    ctx.ol = {
+      url: server.url,
+      admin: EMBEDDED.admin,
+      member: EMBEDDED.member,
+      store: 'default',
+      apiKey: EMBEDDED.apiKey,
+      server,
+    };
+    timeline.line(
+      `OpenLoyalty: embedded reference server at ${server.url} (access tokens live ${EMBEDDED.olAccessTtlSec} s; 20 auth calls per ${EMBEDDED.olRateLimit.windowMs / 1000} s)`,
+    );
   }
   if (config.datarhei) {
     const d = config.datarhei;
-    ctx.core = { url: d.url, username: d.user, password: d.password, ...(d.auth0 ? { auth0: { ...d.auth0, local: false } } : {}) };
+    ctx.core = {
+      url: d.url,
+      username: d.user,
+      password: d.password,
+      ...(d.auth0 ? { auth0: { ...d.auth0, local: false } } : {}),
+    };
     timeline.line(`datarhei Core: ${d.url} (real server)`);
   } else {
     const idp = await startLocalIdp();
@@ -473,8 +624,22 @@ async function setUp(config: DemoConfig, timeline: Timeline, closers: (() => Pro
       auth0Tenants: [{ issuer: idp.issuer, users: [idp.clientId], audience: AUTH0_API }],
     });
     closers.push(() => server.close());
-    ctx.core = { url: server.url, ...EMBEDDED.core, server, idp, auth0: { issuer: idp.issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, resource: AUTH0_API, local: true } };
-    timeline.line(`datarhei Core: embedded reference server at ${server.url} (access tokens live ${EMBEDDED.coreAccessTtlSec} s), local OpenID provider at ${idp.issuer}`);
+    ctx.core = {
+      url: server.url,
+      ...EMBEDDED.core,
+      server,
+      idp,
+      auth0: {
+        issuer: idp.issuer,
+        clientId: idp.clientId,
+        clientSecret: idp.clientSecret,
+        resource: AUTH0_API,
+        local: true,
+      },
+    };
+    timeline.line(
+      `datarhei Core: embedded reference server at ${server.url} (access tokens live ${EMBEDDED.coreAccessTtlSec} s), local OpenID provider at ${idp.issuer}`,
+    );
   }
   return ctx;
 }
@@ -496,4 +661,3 @@ export function summaryTable(summary: TourSummary): string {
     ]),
   );
 }
-

@@ -19,7 +19,10 @@ let browser: Browser;
 
 /** Starts the demo and resolves with the URL it prints. */
 function startDemo(args: string[]): Promise<string> {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: appDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString();
@@ -35,7 +38,8 @@ function startDemo(args: string[]): Promise<string> {
 beforeAll(async () => {
   for (const pkg of ['core', 'fetch-adapter', 'openloyalty-member', 'browser-store']) {
     const dist = fileURLToPath(new URL(`../../../packages/${pkg}/dist/index.js`, import.meta.url));
-    if (!existsSync(dist)) throw new Error(`build the packages first: ${dist} is missing (pnpm demo and turbo build them)`);
+    if (!existsSync(dist))
+      throw new Error(`build the packages first: ${dist} is missing (pnpm demo and turbo build them)`);
   }
   // A long access-token lifetime: no renewal ahead of expiry of its own during the test, only the one it causes.
   url = await startDemo(['--browser', '--access-ttl', '600']);
@@ -50,7 +54,11 @@ afterAll(async () => {
 const text = async (page: Page, selector: string) => (await page.locator(selector).textContent())?.trim();
 const frame = (page: Page, n: number) => page.frameLocator(`#tab-${n}`);
 const everyTab = (page: Page, expression: string) =>
-  page.waitForFunction(`[...document.querySelectorAll('iframe.tab')].every((f) => { const w = f.contentWindow; return ${expression}; })`, undefined, { timeout: 30_000 });
+  page.waitForFunction(
+    `[...document.querySelectorAll('iframe.tab')].every((f) => { const w = f.contentWindow; return ${expression}; })`,
+    undefined,
+    { timeout: 30_000 },
+  );
 
 describe('pnpm demo --browser', () => {
   it('one tab renews, the others adopt, nothing fails, the server refreshes once; a reload logs nobody in, a logout reaches every tab', async () => {
@@ -72,7 +80,11 @@ describe('pnpm demo --browser', () => {
     expect(await text(page, '#action')).toBe(`Burst done: ${50 * TABS} ok, 0 failed.`);
 
     const summary = page.locator('#summary');
-    await expect.poll(async () => (await summary.getAttribute('data-adopted'))?.split(',').filter(Boolean).length, { timeout: 10_000 }).toBe(TABS - 1);
+    await expect
+      .poll(async () => (await summary.getAttribute('data-adopted'))?.split(',').filter(Boolean).length, {
+        timeout: 10_000,
+      })
+      .toBe(TABS - 1);
     const renewed = (await summary.getAttribute('data-renewed'))!.split(',');
     const adopted = (await summary.getAttribute('data-adopted'))!.split(',');
     expect(renewed).toHaveLength(1);
@@ -84,7 +96,8 @@ describe('pnpm demo --browser', () => {
     for (let n = 1; n <= TABS; n += 1) {
       const renewedHere = await frame(page, n).locator('#renewed').textContent();
       expect(renewedHere, `tab ${n}`).toBe(String(n) === renewed[0] ? '1' : '0');
-      if (String(n) !== renewed[0]) expect(Number(await frame(page, n).locator('#adopted').textContent()), `tab ${n}`).toBeGreaterThanOrEqual(1);
+      if (String(n) !== renewed[0])
+        expect(Number(await frame(page, n).locator('#adopted').textContent()), `tab ${n}`).toBeGreaterThanOrEqual(1);
       expect(await frame(page, n).locator('#failed').textContent(), `tab ${n}`).toBe('0');
     }
     // The server's own counters, as the page shows them: one refresh, none rejected, the one login.
@@ -92,17 +105,29 @@ describe('pnpm demo --browser', () => {
     expect(await text(page, '#server-refreshesRejected')).toBe('0');
     expect(await text(page, '#server-logins')).toBe('1');
     // Every tab shows the same token, as a fingerprint: never the token itself.
-    const fingerprints = await page.evaluate(() => [...document.querySelectorAll('iframe.tab')].map((f) => (f as HTMLIFrameElement).contentWindow!.document.getElementById('status')!.textContent));
+    const fingerprints = await page.evaluate(() =>
+      [...document.querySelectorAll('iframe.tab')].map(
+        (f) => (f as HTMLIFrameElement).contentWindow!.document.getElementById('status')!.textContent,
+      ),
+    );
     expect(new Set(fingerprints.map((s) => s?.split(' ')[1])).size).toBe(1);
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: `${artifacts}/browser-demo.png`, fullPage: true });
 
     // Neither the password nor a token is on the page (the tokens are in the origin's localStorage).
-    const stored = await frame(page, 1).locator('body').evaluate(() => JSON.stringify({ ...localStorage }));
+    const stored = await frame(page, 1)
+      .locator('body')
+      .evaluate(() => JSON.stringify({ ...localStorage }));
     const tokens = stored.match(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g) ?? [];
     expect(tokens.length).toBeGreaterThanOrEqual(1);
-    const shown = await page.evaluate(() => document.body.innerText + [...document.querySelectorAll('iframe.tab')].map((f) => (f as HTMLIFrameElement).contentWindow!.document.body.innerText).join('\n'));
+    const shown = await page.evaluate(
+      () =>
+        document.body.innerText +
+        [...document.querySelectorAll('iframe.tab')]
+          .map((f) => (f as HTMLIFrameElement).contentWindow!.document.body.innerText)
+          .join('\n'),
+    );
     for (const secret of [MEMBER.password, ...tokens]) expect(shown).not.toContain(secret);
     expect(stored).not.toContain(MEMBER.password);
 

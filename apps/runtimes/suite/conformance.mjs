@@ -23,7 +23,8 @@ const API_KEY = 'conformance-api-key-5d1c9e';
 class AssertionFailed extends Error {}
 
 function eq(actual, expected, what) {
-  if (actual !== expected) throw new AssertionFailed(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (actual !== expected)
+    throw new AssertionFailed(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 function ok(cond, what) {
   if (!cond) throw new AssertionFailed(what);
@@ -32,7 +33,8 @@ async function rejects(promise, code, what) {
   try {
     await promise;
   } catch (e) {
-    if (Array.isArray(code)) ok(code.includes(e?.code), `${what}: error code ${e?.code}, expected one of ${code.join(', ')}`);
+    if (Array.isArray(code))
+      ok(code.includes(e?.code), `${what}: error code ${e?.code}, expected one of ${code.join(', ')}`);
     else eq(e?.code, code, `${what}: error code`);
     return e;
   }
@@ -43,7 +45,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The Node side: fresh reference servers per scenario, their counters, and fault injection. */
 function controlClient(controlUrl) {
   const call = async (op, body = {}) => {
-    const res = await fetch(`${controlUrl}/ctl/${op}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${controlUrl}/ctl/${op}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`control ${op}: ${res.status} ${text}`);
     return JSON.parse(text);
@@ -75,7 +81,13 @@ function strategies(m) {
       ttlMs: 86_400_000,
       rateLimited: true,
       api: '/api/default/member',
-      make: (srv, o = {}) => m.olAdmin.openLoyaltyAdmin({ baseUrl: srv.url, username: 'admin', password: o.password ?? PASSWORDS.admin, ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}) }),
+      make: (srv, o = {}) =>
+        m.olAdmin.openLoyaltyAdmin({
+          baseUrl: srv.url,
+          username: 'admin',
+          password: o.password ?? PASSWORDS.admin,
+          ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+        }),
     },
     'openloyalty-member': {
       module: 'olMember',
@@ -86,7 +98,13 @@ function strategies(m) {
       api: '/api/echo',
       loginEndpoint: 'member-login',
       make: (srv, o = {}) =>
-        m.olMember.openLoyaltyMember({ baseUrl: srv.url, storeCode: 'default', username: 'member@example.com', password: o.password ?? PASSWORDS.member, ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}) }),
+        m.olMember.openLoyaltyMember({
+          baseUrl: srv.url,
+          storeCode: 'default',
+          username: 'member@example.com',
+          password: o.password ?? PASSWORDS.member,
+          ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+        }),
     },
     'datarhei-password': {
       module: 'drPassword',
@@ -94,7 +112,12 @@ function strategies(m) {
       kind: 'datarhei',
       ttlMs: 600_000,
       api: '/api/v3/process',
-      make: (srv, o = {}) => m.drPassword.datarheiPassword({ baseUrl: srv.url, username: 'admin', password: o.password ?? PASSWORDS.datarhei }),
+      make: (srv, o = {}) =>
+        m.drPassword.datarheiPassword({
+          baseUrl: srv.url,
+          username: 'admin',
+          password: o.password ?? PASSWORDS.datarhei,
+        }),
     },
     'datarhei-auth0': {
       module: 'drAuth0',
@@ -105,7 +128,13 @@ function strategies(m) {
       make: (srv, o = {}) =>
         m.drAuth0.datarheiAuth0({
           baseUrl: srv.url,
-          clientCredentials: { issuer: srv.issuer, clientId: srv.clientId, clientSecret: o.password ?? srv.clientSecret, resource: srv.resource, allowInsecureRequests: true },
+          clientCredentials: {
+            issuer: srv.issuer,
+            clientId: srv.clientId,
+            clientSecret: o.password ?? srv.clientSecret,
+            resource: srv.resource,
+            allowInsecureRequests: true,
+          },
         }),
     },
   };
@@ -127,7 +156,10 @@ function clients(m) {
       pkg: '@auth/fetch-adapter',
       make(session, baseUrl) {
         const authFetch = m.fetchAdapter.createAuthFetch(session);
-        return { send: async (path, init = {}) => statusOf(await authFetch(new URL(path, baseUrl).toString(), init)), raw: authFetch };
+        return {
+          send: async (path, init = {}) => statusOf(await authFetch(new URL(path, baseUrl).toString(), init)),
+          raw: authFetch,
+        };
       },
     },
   };
@@ -238,20 +270,29 @@ export function buildScenarios(m) {
         const n = await counters();
         eq(n.refreshesRejected, 1, 'rejected refreshes');
         eq(n.logins, 2, 'logins (the first, then one fallback)');
-        if (n.idpTokenRequests !== undefined) eq(n.idpTokenRequests, 1, 'Auth0 token requests (the cached Auth0 token logs in again)');
+        if (n.idpTokenRequests !== undefined)
+          eq(n.idpTokenRequests, 1, 'Auth0 token requests (the cached Auth0 token logs in again)');
         session.close();
       });
 
       add(`${prefix}: abort while waiting for a token`, pkgs, async (ctl) => {
         const { client, counters, session, srv } = await setup(ctl);
-        await ctl.act(srv.id, 'fault', { endpoint: s.loginEndpoint ?? 'login', fault: { kind: 'delay', ms: 1_500 }, times: 1 });
+        await ctl.act(srv.id, 'fault', {
+          endpoint: s.loginEndpoint ?? 'login',
+          fault: { kind: 'delay', ms: 1_500 },
+          times: 1,
+        });
         const ac = new AbortController();
         const aborted = client.send(s.api, { signal: ac.signal });
         const other = client.send(s.api);
         // the login is held back 1.5 s by the server: the abort lands while both callers wait for it
         await sleep(200);
         ac.abort();
-        const e = await rejects(aborted, cname === 'fetch' ? 'ABORTED' : ['ABORTED', 'ERR_CANCELED'], 'the aborted caller');
+        const e = await rejects(
+          aborted,
+          cname === 'fetch' ? 'ABORTED' : ['ABORTED', 'ERR_CANCELED'],
+          'the aborted caller',
+        );
         if (cname === 'fetch') ok(isAuthError(e), 'the abort is an AuthError');
         eq(await other, 200, 'the other caller');
         eq((await counters()).logins, 1, 'logins');
@@ -281,7 +322,11 @@ export function buildScenarios(m) {
         bad.session.close();
 
         const good = await setup(ctl);
-        await ctl.act(good.srv.id, 'fault', { endpoint: s.loginEndpoint ?? 'login', fault: { kind: 'malformed-json' }, times: 1 });
+        await ctl.act(good.srv.id, 'fault', {
+          endpoint: s.loginEndpoint ?? 'login',
+          fault: { kind: 'malformed-json' },
+          times: 1,
+        });
         const e2 = await rejects(good.session.getToken(), 'BAD_RESPONSE', 'malformed answer');
         ok(isAuthError(e2), 'isAuthError(malformed answer)');
         eq((await good.counters()).loginAttempts, 1, 'login attempts (a malformed answer is not retried)');
@@ -293,7 +338,9 @@ export function buildScenarios(m) {
           const rateLimit = { max: 3, windowMs: 1_000 };
           const srv = await ctl.start(s.kind, { rateLimit });
           // seven sessions of one account share the strategy's budget: seven logins, at most 3 per window
-          const sessions = Array.from({ length: 7 }, () => createAuthSession(s.make(srv, { rateLimit }), { retry: { baseDelayMs: 5, retries: 1 } }));
+          const sessions = Array.from({ length: 7 }, () =>
+            createAuthSession(s.make(srv, { rateLimit }), { retry: { baseDelayMs: 5, retries: 1 } }),
+          );
           const statuses = await Promise.all(sessions.map((x) => c.make(x, srv.url).send(s.api)));
           allOk(statuses, 'paced requests');
           const n = await ctl.counters(srv.id);
@@ -373,7 +420,12 @@ export async function runConformance({ control, modules, only }) {
       await sc.run(ctl);
       results.push({ name: sc.name, packages: sc.packages, ok: true });
     } catch (e) {
-      results.push({ name: sc.name, packages: sc.packages, ok: false, error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}${e?.code ? ` [${e.code}]` : ''}` });
+      results.push({
+        name: sc.name,
+        packages: sc.packages,
+        ok: false,
+        error: `${e?.name ?? 'Error'}: ${e?.message ?? String(e)}${e?.code ? ` [${e.code}]` : ''}`,
+      });
     }
   }
   return results;

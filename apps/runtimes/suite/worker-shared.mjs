@@ -7,7 +7,15 @@ import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
 
 /* global SHARED_CONFIG */
 const config = SHARED_CONFIG;
-const session = createAuthSession(openLoyaltyAdmin({ baseUrl: config.url, username: 'admin', password: 'password', ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}) }), { retry: { baseDelayMs: 5 } });
+const session = createAuthSession(
+  openLoyaltyAdmin({
+    baseUrl: config.url,
+    username: 'admin',
+    password: 'password',
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+  }),
+  { retry: { baseDelayMs: 5 } },
+);
 const authFetch = createAuthFetch(session);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +33,7 @@ export default {
       await res.arrayBuffer();
       return new Response(String(res.status));
     } catch (e) {
-      return new Response(`${e?.code ?? ""} ${e?.message ?? e}`, { status: 500 });
+      return new Response(`${e?.code ?? ''} ${e?.message ?? e}`, { status: 500 });
     }
   },
 };

@@ -10,7 +10,11 @@ export default {
     if (url.pathname === '/list') return Response.json(buildScenarios(modules).map((s) => s.name));
     if (url.pathname === '/run') {
       const only = url.searchParams.getAll('scenario');
-      const results = await runConformance({ control: url.searchParams.get('control'), modules, only: only.length ? only : undefined });
+      const results = await runConformance({
+        control: url.searchParams.get('control'),
+        modules,
+        only: only.length ? only : undefined,
+      });
       return Response.json(results);
     }
     return new Response('not found', { status: 404 });

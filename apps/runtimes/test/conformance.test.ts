@@ -15,7 +15,17 @@ import { appDir, bundle, runScript, scriptRuntimes, startWorkerd, type Result } 
 /** The scenario names a runtime runs: built from dummies, only which packages it was handed matters. */
 function namesFor(opts: { axios: boolean; auth0: boolean; browser?: boolean }): string[] {
   const stub = {};
-  const modules = { core: stub, fetchAdapter: stub, olAdmin: stub, olMember: stub, olApiKey: stub, drPassword: stub, ...(opts.auth0 ? { drAuth0: stub } : {}), ...(opts.axios ? { axios: stub, axiosAdapter: stub } : {}), browser: opts.browser === true };
+  const modules = {
+    core: stub,
+    fetchAdapter: stub,
+    olAdmin: stub,
+    olMember: stub,
+    olApiKey: stub,
+    drPassword: stub,
+    ...(opts.auth0 ? { drAuth0: stub } : {}),
+    ...(opts.axios ? { axios: stub, axiosAdapter: stub } : {}),
+    browser: opts.browser === true,
+  };
   return buildScenarios(modules as never).map((s: { name: string }) => s.name);
 }
 
@@ -49,17 +59,23 @@ function matrix(runtime: string, names: string[], run: (control: Control) => Pro
 }
 
 const withAxios = namesFor({ axios: true, auth0: true });
-for (const runtime of Object.keys(scriptRuntimes)) matrix(runtime, withAxios, (control) => runScript(runtime, control.url));
+for (const runtime of Object.keys(scriptRuntimes))
+  matrix(runtime, withAxios, (control) => runScript(runtime, control.url));
 
 // workerd: one worker request per scenario, as a Worker would see traffic.
 matrix('Cloudflare Workers (workerd)', namesFor({ axios: false, auth0: true }), async (control) => {
-  const worker = await startWorkerd(await bundle('worker.mjs', { platform: 'browser', conditions: ['workerd', 'worker'] }));
+  const worker = await startWorkerd(
+    await bundle('worker.mjs', { platform: 'browser', conditions: ['workerd', 'worker'] }),
+  );
   try {
     const out: Result[] = [];
     for (const name of namesFor({ axios: false, auth0: true })) {
-      const res = await fetch(`${worker.url}/run?control=${encodeURIComponent(control.url)}&scenario=${encodeURIComponent(name)}`);
+      const res = await fetch(
+        `${worker.url}/run?control=${encodeURIComponent(control.url)}&scenario=${encodeURIComponent(name)}`,
+      );
       const text = await res.text();
-      if (res.status !== 200) out.push({ name, packages: [], ok: false, error: `worker answered ${res.status}: ${text.slice(0, 500)}` });
+      if (res.status !== 200)
+        out.push({ name, packages: [], ok: false, error: `worker answered ${res.status}: ${text.slice(0, 500)}` });
       else out.push(...(JSON.parse(text) as Result[]));
     }
     return out;
@@ -87,12 +103,20 @@ async function corsProxy(upstream: string): Promise<RunningServer> {
     }
     const body = await readRawBody(req);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'origin', 'referer', 'content-length'].includes(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && !['host', 'connection', 'origin', 'referer', 'content-length'].includes(k))
+        headers[k] = v;
     try {
-      const up = await fetch(`${upstream}${req.url ?? '/'}`, { method: req.method, headers, body: body.length ? new Uint8Array(body) : undefined, redirect: 'manual' });
+      const up = await fetch(`${upstream}${req.url ?? '/'}`, {
+        method: req.method,
+        headers,
+        body: body.length ? new Uint8Array(body) : undefined,
+        redirect: 'manual',
+      });
       const out: Record<string, string> = { ...cors };
       up.headers.forEach((v, k) => {
-        if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v;
+        if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k))
+          out[k] = v;
       });
       const payload = Buffer.from(await up.arrayBuffer());
       res.writeHead(up.status, out);
@@ -115,13 +139,25 @@ matrix('Chromium', namesFor({ axios: false, auth0: false, browser: true }), asyn
   });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const tab = await browser.newPage();
     await tab.goto(page.url);
     await tab.waitForFunction(() => typeof (globalThis as { runConformance?: unknown }).runConformance === 'function');
-    return (await tab.evaluate((url) => (globalThis as unknown as { runConformance(u: string): Promise<Result[]> }).runConformance(url), control.url)) as Result[];
+    return (await tab.evaluate(
+      (url) => (globalThis as unknown as { runConformance(u: string): Promise<Result[]> }).runConformance(url),
+      control.url,
+    )) as Result[];
   } finally {
     await browser.close();
     await page.close();
@@ -136,6 +172,8 @@ describe('README', () => {
   });
   it('the runtime table in the root README is the one this run produces', () => {
     const readme = readFileSync(join(appDir, '../../README.md'), 'utf8');
-    expect(readTable(readme), 'regenerate with `pnpm --filter @auth/runtimes readme` after a full run').toBe(renderTable(all));
+    expect(readTable(readme), 'regenerate with `pnpm --filter @auth/runtimes readme` after a full run').toBe(
+      renderTable(all),
+    );
   });
 });

@@ -1,13 +1,26 @@
 // The Node side of the matrix: a control server on 127.0.0.1 through which the suite, whatever
 // runtime it runs on, starts fresh reference servers (one set per scenario, so rate budgets and
 // counters never leak between scenarios), injects faults and reads counters.
-import { createDatarheiServer, createOpenLoyaltyServer, listen, readBody, sendJson, type DatarheiServer, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import {
+  createDatarheiServer,
+  createOpenLoyaltyServer,
+  listen,
+  readBody,
+  sendJson,
+  type DatarheiServer,
+  type OpenLoyaltyServer,
+  type RunningServer,
+} from '@auth/testing';
 import { API, CLIENT_ID, CLIENT_SECRET, startIdp, type Idp } from '../../../packages/datarhei-auth0/test/idp.js';
 
 type Entry =
   | { kind: 'openloyalty'; server: OpenLoyaltyServer }
   | { kind: 'datarhei'; server: DatarheiServer; idp?: Idp; idpBaseline?: number }
-  | { kind: 'capture'; server: RunningServer; seen: { path: string; authorization: string | null; xAuthToken: string | null }[] };
+  | {
+      kind: 'capture';
+      server: RunningServer;
+      seen: { path: string; authorization: string | null; xAuthToken: string | null }[];
+    };
 
 export interface Control {
   url: string;
@@ -75,7 +88,9 @@ const CORS = {
  * Starts the control server. `wrap` lets a caller put each new reference server behind something
  * (the browser run puts a CORS proxy in front) and returns the URL the suite should use.
  */
-export async function startControl(opts: { wrap?: (url: string) => Promise<{ url: string; close(): Promise<void> }> } = {}): Promise<Control> {
+export async function startControl(
+  opts: { wrap?: (url: string) => Promise<{ url: string; close(): Promise<void> }> } = {},
+): Promise<Control> {
   const entries = new Map<string, Entry & { url: string; closers: (() => Promise<void>)[] }>();
   let idp: Idp | undefined;
   let next = 0;
@@ -137,7 +152,10 @@ export async function startControl(opts: { wrap?: (url: string) => Promise<{ url
       // answers every request with a 307 to `options.to` (an API that redirects elsewhere)
       const to = String(options.to);
       const server = await listen((req, res) => {
-        res.writeHead(req.method === 'OPTIONS' ? 204 : 307, { ...CORS, ...(req.method === 'OPTIONS' ? {} : { location: to }) });
+        res.writeHead(req.method === 'OPTIONS' ? 204 : 307, {
+          ...CORS,
+          ...(req.method === 'OPTIONS' ? {} : { location: to }),
+        });
         res.end();
       });
       closers.push(() => server.close());

@@ -16,7 +16,10 @@ const packages = ['packages', 'apps']
   .flatMap((group) => readdirSync(join(root, group)).map((name) => join(group, name)))
   .filter((dir) => {
     const file = join(root, dir, 'package.json');
-    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { scripts?: { test?: string } }).scripts?.test === SHARED;
+    return (
+      existsSync(file) &&
+      (JSON.parse(readFileSync(file, 'utf8')) as { scripts?: { test?: string } }).scripts?.test === SHARED
+    );
   });
 
 interface Report {
@@ -25,20 +28,34 @@ interface Report {
   testResults: { assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
 }
 
-function runPackage(node: string, dir: string, out: string): Promise<{ code: number | null; report?: Report; tail: string }> {
+function runPackage(
+  node: string,
+  dir: string,
+  out: string,
+): Promise<{ code: number | null; report?: Report; tail: string }> {
   return new Promise((resolve, reject) => {
     // the report goes to our own folder: the package's .vitest-results belongs to the Node 20 run
-    const child = spawn(requireBinary(node), [vitest, 'run', '--config', '../../vitest.shared.ts', `--outputFile.json=${out}`], {
-      cwd: join(root, dir),
-      env: { ...process.env, NODE_OPTIONS: '', FORCE_COLOR: '0', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      requireBinary(node),
+      [vitest, 'run', '--config', '../../vitest.shared.ts', `--outputFile.json=${out}`],
+      {
+        cwd: join(root, dir),
+        env: { ...process.env, NODE_OPTIONS: '', FORCE_COLOR: '0', NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let log = '';
     const keep = (d: Buffer) => (log = (log + d.toString()).slice(-6000));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, report: existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Report) : undefined, tail: log }));
+    child.on('close', (code) =>
+      resolve({
+        code,
+        report: existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Report) : undefined,
+        tail: log,
+      }),
+    );
   });
 }
 
@@ -47,15 +64,24 @@ describe.each([
   ['Node 24', binaries.node24],
 ])('the whole test suite on %s', (label, node) => {
   const dir = join(appDir, '.vitest-results', label.replace(' ', '').toLowerCase());
-  it.each(packages)(`%s [${label}]`, async (pkg) => {
-    mkdirSync(dir, { recursive: true });
-    const out = join(dir, `${pkg.replace('/', '-')}.json`);
-    rmSync(out, { force: true });
-    const { code, report, tail } = await runPackage(node, pkg, out);
-    const failed = report?.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${a.fullName}: ${a.failureMessages[0]?.slice(0, 300) ?? ''}`)) ?? [];
-    expect(failed, `${pkg} on ${label}`).toEqual([]);
-    expect(report, `${pkg} on ${label} wrote no report:\n${tail}`).toBeDefined();
-    expect(report!.numPassedTests, `${pkg} on ${label} ran no test`).toBeGreaterThan(0);
-    expect(code, `${pkg} on ${label} exited ${code}:\n${tail}`).toBe(0);
-  }, 900_000);
+  it.each(packages)(
+    `%s [${label}]`,
+    async (pkg) => {
+      mkdirSync(dir, { recursive: true });
+      const out = join(dir, `${pkg.replace('/', '-')}.json`);
+      rmSync(out, { force: true });
+      const { code, report, tail } = await runPackage(node, pkg, out);
+      const failed =
+        report?.testResults.flatMap((f) =>
+          f.assertionResults
+            .filter((a) => a.status === 'failed')
+            .map((a) => `${a.fullName}: ${a.failureMessages[0]?.slice(0, 300) ?? ''}`),
+        ) ?? [];
+      expect(failed, `${pkg} on ${label}`).toEqual([]);
+      expect(report, `${pkg} on ${label} wrote no report:\n${tail}`).toBeDefined();
+      expect(report!.numPassedTests, `${pkg} on ${label} ran no test`).toBeGreaterThan(0);
+      expect(code, `${pkg} on ${label} exited ${code}:\n${tail}`).toBe(0);
+    },
+    900_000,
+  );
 });

@@ -24,7 +24,8 @@ export const binaries = {
 };
 
 export function requireBinary(path: string): string {
-  if (!existsSync(path)) throw new Error(`${path} is missing: run \`pnpm install\` (its package's install script provides it)`);
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run \`pnpm install\` (its package's install script provides it)`);
   return path;
 }
 
@@ -78,7 +79,10 @@ export async function loadEsbuild(): Promise<Esbuild> {
 }
 
 /** Bundles an entry of `suite/` (and the packages' dist it imports) into one ES module. */
-export async function bundle(entry: string, opts: { platform: 'browser'; conditions?: string[]; define?: Record<string, string> }): Promise<string> {
+export async function bundle(
+  entry: string,
+  opts: { platform: 'browser'; conditions?: string[]; define?: Record<string, string> },
+): Promise<string> {
   const esbuild = await loadEsbuild();
   const out = await esbuild.build({
     entryPoints: [join(suiteDir, entry)],
@@ -127,9 +131,13 @@ const worker :Workerd.Worker = (
 );
 `,
   );
-  const child: ChildProcess = spawn(requireBinary(binaries.workerd), ['serve', join(dir, 'config.capnp'), '--control-fd=3', '--verbose'], {
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    requireBinary(binaries.workerd),
+    ['serve', join(dir, 'config.capnp'), '--control-fd=3', '--verbose'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -14,14 +14,19 @@ afterEach(async () => {
 
 async function start(): Promise<{ ol: OpenLoyaltyServer; worker: Workerd }> {
   const ol = await createOpenLoyaltyServer();
-  const code = await bundle('worker-shared.mjs', { platform: 'browser', conditions: ['workerd', 'worker'], define: { SHARED_CONFIG: JSON.stringify({ url: ol.url }) } });
+  const code = await bundle('worker-shared.mjs', {
+    platform: 'browser',
+    conditions: ['workerd', 'worker'],
+    define: { SHARED_CONFIG: JSON.stringify({ url: ol.url }) },
+  });
   const worker = await startWorkerd(code);
   const r = { ol, worker };
   running.push(r);
   return r;
 }
 
-const call = (url: string) => fetch(url, { signal: AbortSignal.timeout(60_000) }).then(async (r) => `${r.status} ${await r.text()}`);
+const call = (url: string) =>
+  fetch(url, { signal: AbortSignal.timeout(60_000) }).then(async (r) => `${r.status} ${await r.text()}`);
 
 describe('a module-scope session in workerd', () => {
   it('50 concurrent requests of one isolate cause one login', async () => {

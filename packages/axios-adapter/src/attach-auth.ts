@@ -1,4 +1,11 @@
-import axios, { AxiosError, type AxiosAdapter, type AxiosHeaders, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import axios, {
+  AxiosError,
+  type AxiosAdapter,
+  type AxiosHeaders,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+} from 'axios';
 import type { InternalAxiosRequestConfig as Config } from 'axios';
 import { isAuthError, replayableBody, RequestFlow, withContext, type AuthHeaders, type AuthSession } from '@auth/core';
 import type { LimiterOption, RateLimitRetryOptions, RunOptions, TimeoutError, TokenSet } from '@auth/core';
@@ -106,7 +113,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   const onRequest = (config: Config): Config => {
     if (inFlight(config) === undefined) {
       if (!claims(config)) return stripOurs(config);
-      track(config, new InFlight(flow.start(), config, config.adapter === send ? instance.defaults.adapter : config.adapter));
+      track(
+        config,
+        new InFlight(flow.start(), config, config.adapter === send ? instance.defaults.adapter : config.adapter),
+      );
     }
     config.adapter = send;
     return config;
@@ -120,7 +130,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
    */
   const send: AxiosAdapter = (config: Config) => {
     const state = inFlight(config);
-    const transport = axios.getAdapter((state ? state.inner : instance.defaults.adapter) || axios.defaults.adapter, config);
+    const transport = axios.getAdapter(
+      (state ? state.inner : instance.defaults.adapter) || axios.defaults.adapter,
+      config,
+    );
     if (state === undefined) return transport(config);
     if (!claims(config)) {
       // An interceptor that ran after ours pointed the request elsewhere or opted it out.
@@ -146,9 +159,11 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     putHeaders(config, state.run.use(tokens));
     state.arm(config, transport);
     if (!flow.limiter) return transport(config);
-    return state.run.send(() => transport(config), started).catch((error: unknown) => {
-      throw isAuthError(error) || isOurTimeout(error) ? fail(error, config, state) : error;
-    });
+    return state.run
+      .send(() => transport(config), started)
+      .catch((error: unknown) => {
+        throw isAuthError(error) || isOurTimeout(error) ? fail(error, config, state) : error;
+      });
   };
 
   /** The request is done: a later `axios(config)` is checked afresh; an error handed back carries no token. */
@@ -163,7 +178,8 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     settle(config, state, error);
     const out = withContext(error, { config });
     // So that existing `axios.isCancel(error)` checks treat an aborted wait like an aborted request.
-    if (isAuthError(out) && out.code === 'ABORTED') Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
+    if (isAuthError(out) && out.code === 'ABORTED')
+      Object.defineProperty(out, '__CANCEL__', { value: true, enumerable: false });
     return out;
   };
 
@@ -185,7 +201,12 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   };
 
   /** Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
-  const followUp = (config: Config, state: InFlight, response: AxiosResponse | undefined, outcome: unknown): Promise<AxiosResponse> => {
+  const followUp = (
+    config: Config,
+    state: InFlight,
+    response: AxiosResponse | undefined,
+    outcome: unknown,
+  ): Promise<AxiosResponse> => {
     const run = state.run;
     run.options = runOptions(config);
     // In a browser, XHR follows redirects out of our sight: where it ended is its responseURL.
@@ -199,7 +220,8 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return next.then(
       () => {
         // Re-sent through the interceptors, which must not see the token.
-        if (typeof config.headers?.delete === 'function') for (const name of run.auth.names) config.headers.delete(name);
+        if (typeof config.headers?.delete === 'function')
+          for (const name of run.auth.names) config.headers.delete(name);
         return instance.request(config);
       },
       (error: unknown) => {
@@ -226,7 +248,8 @@ function putHeaders(config: Config, auth: AuthHeaders): void {
   else {
     const target = headers as unknown as Record<string, unknown>;
     for (const [name, value] of auth.pairs) {
-      for (const key in target) if (key !== name && key.length === name.length && key.toLowerCase() === name) delete target[key];
+      for (const key in target)
+        if (key !== name && key.length === name.length && key.toLowerCase() === name) delete target[key];
       target[name] = value;
     }
   }
@@ -256,7 +279,11 @@ function timeoutOf(config: AxiosRequestConfig): number {
  */
 function timedOut(config: Config, cause: TimeoutError, what: string): AxiosError {
   const clarify = (config.transitional as { clarifyTimeoutError?: boolean } | undefined)?.clarifyTimeoutError === true;
-  const error = new AxiosError(`timeout of ${timeoutOf(config)}ms exceeded while ${what}`, clarify ? 'ETIMEDOUT' : 'ECONNABORTED', config);
+  const error = new AxiosError(
+    `timeout of ${timeoutOf(config)}ms exceeded while ${what}`,
+    clarify ? 'ETIMEDOUT' : 'ECONNABORTED',
+    config,
+  );
   Object.defineProperty(error, 'cause', { value: cause, enumerable: false, writable: true, configurable: true });
   return error;
 }

@@ -75,7 +75,11 @@ export class InFlight {
       // axios gives a transport of the caller's no beforeRedirect of the config: ours goes in through that transport.
       const theirs = own.transport as NodeTransport | undefined;
       if (theirs && theirs !== this.#wrapped) own.transport = this.#wrapped = this.#wrap((this.#theirs = theirs));
-    } else if (this.#capped === undefined && !runtimeFollows && (this.run.auth.custom || this.#isFetch(transport, config))) {
+    } else if (
+      this.#capped === undefined &&
+      !runtimeFollows &&
+      (this.run.auth.custom || this.#isFetch(transport, config))
+    ) {
       // Other transports follow redirects where no hook of ours can see them: axios' fetch adapter
       // keeps every header but Authorization, and an answer it reached through another origin (a
       // 401 of the API, where the chain came back without the token) would pass for a verdict on the

@@ -21,7 +21,10 @@ export function scrub(error: Error, config: InternalAxiosRequestConfig, names: r
 /** Replaces the values of `names` in an axios headers object (AxiosHeaders or a plain record). */
 export function redactHeaders(headers: unknown, names: readonly string[]): void {
   if (!headers || typeof headers !== 'object') return;
-  const h = headers as { has?: (n: string) => boolean; set?: (n: string, v: string) => unknown } & Record<string, unknown>;
+  const h = headers as { has?: (n: string) => boolean; set?: (n: string, v: string) => unknown } & Record<
+    string,
+    unknown
+  >;
   for (const name of names) {
     if (typeof h.has === 'function' && typeof h.set === 'function') {
       if (h.has(name)) h.set(name, REDACTED);
@@ -36,7 +39,12 @@ export function redactHeaders(headers: unknown, names: readonly string[]): void 
  * Scrubs the token from what the transport kept of a sent request: Node's `ClientRequest` (its raw
  * `_header` text and its header map) or a fetch `Request` (axios' fetch adapter).
  */
-export function redactRequest(request: unknown, names: readonly string[], token: string, seen: Set<unknown> = new Set()): void {
+export function redactRequest(
+  request: unknown,
+  names: readonly string[],
+  token: string,
+  seen: Set<unknown> = new Set(),
+): void {
   if (!request || typeof request !== 'object' || seen.has(request)) return;
   seen.add(request);
   const r = request as Record<string | symbol, unknown>;
@@ -61,7 +69,8 @@ export function redactRequest(request: unknown, names: readonly string[], token:
       }
     }
     const headers = r.headers as { has?: unknown; set?: unknown } | undefined;
-    if (headers && typeof headers.has === 'function' && typeof headers.set === 'function' && typeof r.url === 'string') redactHeaders(headers, names);
+    if (headers && typeof headers.has === 'function' && typeof headers.set === 'function' && typeof r.url === 'string')
+      redactHeaders(headers, names);
   } catch {
     // An exotic transport object that refuses writes: nothing more we can do.
   }

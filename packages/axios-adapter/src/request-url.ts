@@ -20,7 +20,12 @@ export function requestUrl(config: AxiosRequestConfig): string | undefined {
   if (!baseURL || (absolute && own(config, 'allowAbsoluteUrls') !== false)) return resolve(url);
   const combined = resolve(combineURLs(baseURL, url));
   // axios before 1.8 ignores allowAbsoluteUrls and sends an absolute url as it is: allow only what is right either way.
-  if (absolute && combined !== undefined && parse(resolve(url), undefined)?.origin !== parse(combined, undefined)?.origin) return undefined;
+  if (
+    absolute &&
+    combined !== undefined &&
+    parse(resolve(url), undefined)?.origin !== parse(combined, undefined)?.origin
+  )
+    return undefined;
   return combined;
 }
 
@@ -38,14 +43,21 @@ function parse(url: unknown, base: string | undefined): URL | undefined {
  * repeat a few pairs. Only pairs whose URL does not depend on the document's base URL are remembered
  * (bounded), and all are forgotten when the extra origins are changed in place.
  */
-export function targetCheck(decide: (url: string) => boolean, origins: readonly string[] | undefined): (config: AxiosRequestConfig) => boolean {
+export function targetCheck(
+  decide: (url: string) => boolean,
+  origins: readonly string[] | undefined,
+): (config: AxiosRequestConfig) => boolean {
   const byBase = new Map<string, Map<string, boolean>>();
   let size = 0;
   let seen = origins && [...origins];
   return (config) => {
     const url = own(config, 'url');
     const baseURL = own(config, 'baseURL');
-    if (typeof url !== 'string' || (baseURL !== undefined && typeof baseURL !== 'string') || own(config, 'allowAbsoluteUrls') === false) {
+    if (
+      typeof url !== 'string' ||
+      (baseURL !== undefined && typeof baseURL !== 'string') ||
+      own(config, 'allowAbsoluteUrls') === false
+    ) {
       const target = requestUrl(config);
       return target !== undefined && decide(target);
     }

@@ -82,7 +82,7 @@ describe('attachAuth', () => {
     }
   });
 
-  it('with a valid cached token the request is on its way before get() returns (axios\' synchronous path)', async () => {
+  it("with a valid cached token the request is on its way before get() returns (axios' synchronous path)", async () => {
     let handedOver = false;
     const http = axios.getAdapter('http');
     const direct = axios.create({ baseURL: server.url, adapter: (config) => ((handedOver = true), http(config)) });
@@ -219,7 +219,9 @@ describe('attachAuth', () => {
       const hops: string[] = [];
       attachAuth(api2, keyed);
       expect((await api2.get('/away')).status).toBe(200);
-      expect((await api2.get('/around', { beforeRedirect: (options) => void hops.push(String(options.href)) })).status).toBe(200);
+      expect(
+        (await api2.get('/around', { beforeRedirect: (options) => void hops.push(String(options.href)) })).status,
+      ).toBe(200);
       expect(seen).toEqual([
         { at: 'home/away', key: 'key-123' },
         { at: 'other/landed', key: undefined },
@@ -285,7 +287,11 @@ describe('attachAuth', () => {
     attachAuth(api2, session, { skip: (c) => c.url === '/api/echo' });
     expect((await api2.get('/api/echo', { validateStatus: () => true })).status).toBe(401);
     // A login through the instance: no token attached, and its 401 is not a reason to refresh.
-    const login = await api.post('/api/admin/login_check', { username: 'admin', password: 'wrong' }, { validateStatus: () => true });
+    const login = await api.post(
+      '/api/admin/login_check',
+      { username: 'admin', password: 'wrong' },
+      { validateStatus: () => true },
+    );
     expect(login.status).toBe(401);
     expect(server.counters.authCalls).toBe(1);
     expect(server.counters.apiRejected).toBe(2);
@@ -361,8 +367,16 @@ describe('attachAuth', () => {
         },
       ],
       ['Blob', () => new Blob(['blob-body'], { type: 'text/plain' }), (e) => expect(e.body).toBe('blob-body')],
-      ['ArrayBuffer', () => new Uint8Array([0xff, 0, 1, 2]).buffer, (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xff, 0, 1, 2]))],
-      ['Uint8Array', () => new Uint8Array([0xfe, 7]), (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xfe, 7]))],
+      [
+        'ArrayBuffer',
+        () => new Uint8Array([0xff, 0, 1, 2]).buffer,
+        (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xff, 0, 1, 2])),
+      ],
+      [
+        'Uint8Array',
+        () => new Uint8Array([0xfe, 7]),
+        (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xfe, 7])),
+      ],
     ];
     for (const [name, make, check] of cases) {
       it(name, async () => {
@@ -376,7 +390,10 @@ describe('attachAuth', () => {
   });
 
   it('passes a 403 through without a refresh', async () => {
-    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden.' } } });
+    server.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden.' } },
+    });
     const error = await api.get('/api/echo').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AxiosError);
     expect((error as AxiosError).response?.status).toBe(403);
@@ -385,7 +402,11 @@ describe('attachAuth', () => {
   });
 
   it('fails with the server response when the replay is rejected again (no loop)', async () => {
-    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 401, headers: { 'www-authenticate': 'Bearer' } }, times: 2 });
+    server.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 401, headers: { 'www-authenticate': 'Bearer' } },
+      times: 2,
+    });
     const error = (await api.get('/api/echo').catch((e: unknown) => e)) as AxiosError;
     expect(error).toBeInstanceOf(AxiosError);
     expect(error.response?.status).toBe(401);
@@ -425,7 +446,9 @@ describe('attachAuth', () => {
     expect(isAuthError(error)).toBe(true);
     expect(error).toBeInstanceOf(AuthError);
     expect((error as AuthError).code).toBe('CREDENTIALS_REJECTED');
-    const config = (error as AuthError & { config?: { url?: string; method?: string; headers?: Record<string, unknown> } }).config;
+    const config = (
+      error as AuthError & { config?: { url?: string; method?: string; headers?: Record<string, unknown> } }
+    ).config;
     expect(config?.url).toBe('/api/echo');
     expect(config?.method).toBe('post');
     expect(inspect(error, { depth: 8 })).not.toContain('wrong');
@@ -535,7 +558,11 @@ describe('attachAuth', () => {
     expect(server.counters.apiCalls).toBe(2);
 
     server.resetCounters();
-    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, times: 5 });
+    server.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } },
+      times: 5,
+    });
     const bounded = (await api.get('/api/echo').catch((e: unknown) => e)) as AxiosError;
     expect(bounded.response?.status).toBe(429);
     expect(server.counters.apiCalls).toBe(3); // the first try and two retries
@@ -592,7 +619,9 @@ describe('attachAuth', () => {
   it('a stream body is sent once: the rejection is handed back, not replayed', async () => {
     const { Readable } = await import('node:stream');
     server.revokeAccessTokens();
-    const error = (await api.post('/api/echo', Readable.from([Buffer.from('once')]), { headers: { 'content-type': 'text/plain' } }).catch((e: unknown) => e)) as AxiosError;
+    const error = (await api
+      .post('/api/echo', Readable.from([Buffer.from('once')]), { headers: { 'content-type': 'text/plain' } })
+      .catch((e: unknown) => e)) as AxiosError;
     expect(error.response?.status).toBe(401);
     expect(server.counters.apiCalls).toBe(1);
     // The rejection was still reported: the next request gets a renewed token, with one refresh in all.

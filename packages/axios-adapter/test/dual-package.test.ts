@@ -29,7 +29,11 @@ describe('attachAuth with a session of another copy of @auth/core (issue 11, ite
     const session = cjs.createAuthSession({
       name: 'foreign',
       origins: [server.url],
-      login: async ({ http }) => ({ accessToken: (await http<{ token: string }>({ operation: 'login', url: `${server.url}/login`, json: { key: 'k-123456' } })).body.token }),
+      login: async ({ http }) => ({
+        accessToken: (
+          await http<{ token: string }>({ operation: 'login', url: `${server.url}/login`, json: { key: 'k-123456' } })
+        ).body.token,
+      }),
     });
     const api = axios.create({ baseURL: server.url });
     attachAuth(api, session);

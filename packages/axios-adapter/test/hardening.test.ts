@@ -13,7 +13,9 @@ import { attachAuth } from '../src/index.js';
 import { adminSession, RATE_WINDOW_MS, startOpenLoyalty } from './fixtures/servers.js';
 
 // follow-redirects as axios itself loads it (a common `transport`).
-const followRedirects = createRequire(createRequire(import.meta.url).resolve('axios'))('follow-redirects') as { http: unknown };
+const followRedirects = createRequire(createRequire(import.meta.url).resolve('axios'))('follow-redirects') as {
+  http: unknown;
+};
 
 /** Every place (own properties, symbols, non-enumerable ones, Map/Set entries, bytes) within `maxDepth` of `root` that holds `needle`. */
 function pathsTo(root: unknown, needle: string, maxDepth = 10): string[] {
@@ -27,7 +29,8 @@ function pathsTo(root: unknown, needle: string, maxDepth = 10): string[] {
     if (!v || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v) || depth > maxDepth) return;
     seen.add(v);
     if (v instanceof Uint8Array) {
-      if (Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1').includes(needle)) found.push(`${path}<bytes>`);
+      if (Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1').includes(needle))
+        found.push(`${path}<bytes>`);
       return;
     }
     if (v instanceof Map) for (const [k, x] of v) walk(x, `${path}<${String(k)}>`, depth + 1);
@@ -42,10 +45,16 @@ function pathsTo(root: unknown, needle: string, maxDepth = 10): string[] {
 }
 
 /** A plain server that counts what reaches it and answers 302 to `target()` (or 200 when there is none). */
-async function startBouncer(target: () => string | undefined): Promise<RunningServer & { hits: { url: string; authorization?: string; key?: string }[] }> {
+async function startBouncer(
+  target: () => string | undefined,
+): Promise<RunningServer & { hits: { url: string; authorization?: string; key?: string }[] }> {
   const hits: { url: string; authorization?: string; key?: string }[] = [];
   const running = await listen((req, res) => {
-    hits.push({ url: req.url ?? '/', authorization: req.headers.authorization, key: req.headers['x-auth-token'] as string | undefined });
+    hits.push({
+      url: req.url ?? '/',
+      authorization: req.headers.authorization,
+      key: req.headers['x-auth-token'] as string | undefined,
+    });
     const to = target();
     if (to) res.writeHead(302, { location: to }).end();
     else sendJson(res, 200, { ok: true });
@@ -82,7 +91,9 @@ describe('issue 11: the axios adapter', () => {
     });
     const keyed = createAuthSession(openLoyaltyApiKey({ baseUrl: api.url, apiKey: 'olk_live_transport_secret_0123' }));
     try {
-      const client = axios.create({ baseURL: api.url, transport: followRedirects.http } as Parameters<typeof axios.create>[0]);
+      const client = axios.create({ baseURL: api.url, transport: followRedirects.http } as Parameters<
+        typeof axios.create
+      >[0]);
       attachAuth(client, keyed, { origins: [home] });
       expect((await client.get('/away')).status).toBe(200);
       expect(foreign.hits).toEqual([{ url: '/landed', authorization: undefined, key: undefined }]);
@@ -113,7 +124,11 @@ describe('issue 11: the axios adapter', () => {
           const res = await client.get('/start', { validateStatus: () => true });
           expect([302, 401]).toContain(res.status);
         }
-        expect({ adapter, logins: server.counters.logins, refreshes: server.counters.refreshes }).toEqual({ adapter, logins: 0, refreshes: 0 });
+        expect({ adapter, logins: server.counters.logins, refreshes: server.counters.refreshes }).toEqual({
+          adapter,
+          logins: 0,
+          refreshes: 0,
+        });
         // No replay went through the foreign origin (each request reached it at most once).
         expect(foreign.hits.length).toBeLessThanOrEqual(5);
         expect(foreign.hits.every((h) => h.authorization === undefined)).toBe(true);
@@ -126,7 +141,9 @@ describe('issue 11: the axios adapter', () => {
   it('item 6: after an HTTP error the token is reachable nowhere from the error, whatever the path (Node transport)', async () => {
     const api = axios.create({ baseURL: server.url });
     attachAuth(api, session);
-    const redirector = await listen((_req, res) => void res.writeHead(307, { location: `${server.url}/api/echo` }).end());
+    const redirector = await listen(
+      (_req, res) => void res.writeHead(307, { location: `${server.url}/api/echo` }).end(),
+    );
     const viaRedirect = axios.create({ baseURL: redirector.url });
     attachAuth(viaRedirect, session, { origins: [redirector.url] });
     try {
@@ -164,7 +181,14 @@ describe('issue 11: the axios adapter', () => {
     };
 
     it('waiting for a token (a slow login)', async () => {
-      const fresh = createAuthSession(openLoyaltyAdmin({ baseUrl: server.url, username: 'admin', password: 'password', rateLimit: { max: 20, windowMs: RATE_WINDOW_MS } }));
+      const fresh = createAuthSession(
+        openLoyaltyAdmin({
+          baseUrl: server.url,
+          username: 'admin',
+          password: 'password',
+          rateLimit: { max: 20, windowMs: RATE_WINDOW_MS },
+        }),
+      );
       server.faults.add({ endpoint: 'login', fault: { kind: 'delay', ms: 5_000 } });
       const api: AxiosInstance = axios.create({ baseURL: server.url });
       attachAuth(api, fresh);
@@ -185,7 +209,14 @@ describe('issue 11: the axios adapter', () => {
     });
 
     it('waiting for a token and then for the limiter: one timeout for both waits, not one each', async () => {
-      const fresh = createAuthSession(openLoyaltyAdmin({ baseUrl: server.url, username: 'admin', password: 'password', rateLimit: { max: 20, windowMs: RATE_WINDOW_MS } }));
+      const fresh = createAuthSession(
+        openLoyaltyAdmin({
+          baseUrl: server.url,
+          username: 'admin',
+          password: 'password',
+          rateLimit: { max: 20, windowMs: RATE_WINDOW_MS },
+        }),
+      );
       // The login takes >= 1.5 s; the first request then holds the only slot for >= 1.5 s more.
       server.faults.add({ endpoint: 'login', fault: { kind: 'delay', ms: 1_500 } });
       server.faults.add({ endpoint: 'api', fault: { kind: 'delay', ms: 1_500 } });

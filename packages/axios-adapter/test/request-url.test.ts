@@ -31,5 +31,10 @@ it('remembers decisions per (baseURL, url) only where the URL does not depend on
   expect(check({ url: '/y' })).toBe(true);
   vi.stubGlobal('document', { baseURI: 'https://cdn.example.net/' });
   expect(check({ url: '/y' })).toBe(false);
-  expect(asked).toEqual(['https://api.example.com/x', 'https://other.example.com/x', 'https://api.example.com/y', 'https://cdn.example.net/y']);
+  expect(asked).toEqual([
+    'https://api.example.com/x',
+    'https://other.example.com/x',
+    'https://api.example.com/y',
+    'https://cdn.example.net/y',
+  ]);
 });

@@ -1,4 +1,12 @@
-import { AbortedError, ConfigurationError, TimeoutError, silentLogger, type Logger, type StoredTokens, type TokenStore } from '@auth/core';
+import {
+  AbortedError,
+  ConfigurationError,
+  TimeoutError,
+  silentLogger,
+  type Logger,
+  type StoredTokens,
+  type TokenStore,
+} from '@auth/core';
 import { FORMAT, VERSION, decode, encode, isStoredTokens } from './codec.js';
 
 /**
@@ -64,7 +72,11 @@ export interface BrowserTokenStoreOptions {
  * store.close();
  */
 export interface BrowserTokenStore extends TokenStore {
-  coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>;
+  coordinate<T>(
+    key: string,
+    renew: (latest: StoredTokens | undefined) => Promise<T>,
+    opts?: { signal?: AbortSignal },
+  ): Promise<T>;
   subscribe(key: string, listener: (value: StoredTokens | undefined) => void): () => void;
   /** Where tokens persist now: `'memory'` after a storage failure (the tokens stay in this tab). */
   readonly persistence: 'storage' | 'memory';
@@ -124,13 +136,16 @@ class Store implements BrowserTokenStore {
   constructor(o: BrowserTokenStoreOptions) {
     this.#prefix = o.prefix ?? 'auth';
     // Web Lock names starting with "-" are reserved by the browser.
-    if (typeof this.#prefix !== 'string' || this.#prefix === '' || this.#prefix.startsWith('-')) throw new ConfigurationError('browser-store: prefix must be a non-empty string not starting with "-"');
+    if (typeof this.#prefix !== 'string' || this.#prefix === '' || this.#prefix.startsWith('-'))
+      throw new ConfigurationError('browser-store: prefix must be a non-empty string not starting with "-"');
     this.#logger = o.logger ?? silentLogger;
     this.#refreshMode = o.refreshToken ?? 'storage';
-    if (!['storage', 'session', 'memory'].includes(this.#refreshMode)) throw new ConfigurationError("browser-store: refreshToken must be 'storage', 'session' or 'memory'");
+    if (!['storage', 'session', 'memory'].includes(this.#refreshMode))
+      throw new ConfigurationError("browser-store: refreshToken must be 'storage', 'session' or 'memory'");
     this.#waitTimeoutMs = o.waitTimeoutMs ?? 30_000;
     if (!(this.#waitTimeoutMs > 0)) throw new ConfigurationError('browser-store: waitTimeoutMs must be > 0');
-    const locks = o.locks === undefined ? (globalThis.navigator as Navigator | undefined)?.locks : (o.locks ?? undefined);
+    const locks =
+      o.locks === undefined ? (globalThis.navigator as Navigator | undefined)?.locks : (o.locks ?? undefined);
     this.#locks = locks && typeof locks.request === 'function' ? locks : undefined;
     if (!this.#locks && (o.withoutLocks ?? 'error') !== 'tab') {
       throw new ConfigurationError(
@@ -164,8 +179,15 @@ class Store implements BrowserTokenStore {
   #resolve(storage: BrowserTokenStoreOptions['storage']): StorageLike | undefined {
     if (storage === 'memory') return undefined;
     if (storage === 'local' || storage === 'session') return this.#open(storage);
-    if (!storage || typeof storage.getItem !== 'function' || typeof storage.setItem !== 'function' || typeof storage.removeItem !== 'function') {
-      throw new ConfigurationError("browser-store: storage must be 'local', 'session', 'memory' or an object with getItem, setItem and removeItem");
+    if (
+      !storage ||
+      typeof storage.getItem !== 'function' ||
+      typeof storage.setItem !== 'function' ||
+      typeof storage.removeItem !== 'function'
+    ) {
+      throw new ConfigurationError(
+        "browser-store: storage must be 'local', 'session', 'memory' or an object with getItem, setItem and removeItem",
+      );
     }
     return storage;
   }
@@ -183,7 +205,9 @@ class Store implements BrowserTokenStore {
       if (!storage) throw new Error('missing');
       storage.getItem(`${this.#prefix}:@auth/browser-store:probe`);
     } catch (error) {
-      this.#logger.warn(`browser-store: ${name} is not usable here; tokens are kept in this tab's memory only`, { error: describe(error) });
+      this.#logger.warn(`browser-store: ${name} is not usable here; tokens are kept in this tab's memory only`, {
+        error: describe(error),
+      });
       return undefined;
     }
     try {
@@ -192,7 +216,9 @@ class Store implements BrowserTokenStore {
       storage.removeItem(probe);
     } catch (error) {
       if (forRefreshToken) {
-        this.#logger.warn('browser-store: sessionStorage refuses writes; the refresh token is kept in memory only', { error: describe(error) });
+        this.#logger.warn('browser-store: sessionStorage refuses writes; the refresh token is kept in memory only', {
+          error: describe(error),
+        });
         return undefined;
       }
       this.#degrade(error, 'write', storage);
@@ -205,7 +231,10 @@ class Store implements BrowserTokenStore {
     if (!storage || (!this.#writable && action !== 'read')) return;
     this.#writable = false;
     if (action === 'read') this.#storage = undefined;
-    this.#logger.warn(`browser-store: the storage failed to ${action} (quota, private mode?); tokens are kept in this tab's memory from now on`, { error: describe(error) });
+    this.#logger.warn(
+      `browser-store: the storage failed to ${action} (quota, private mode?); tokens are kept in this tab's memory from now on`,
+      { error: describe(error) },
+    );
   }
 
   #readStorage(key: string): StoredTokens | undefined {
@@ -223,20 +252,41 @@ class Store implements BrowserTokenStore {
     if (typeof value === 'string') {
       if (!this.#reported.has(raw)) {
         this.#reported.add(raw);
-        this.#logger.warn(`browser-store: ignored the stored value of "${key}" (${value}); a login follows`, { key, reason: value });
+        this.#logger.warn(`browser-store: ignored the stored value of "${key}" (${value}); a login follows`, {
+          key,
+          reason: value,
+        });
       }
       return undefined;
     }
     return value;
   }
 
-  #readSessionRefresh(key: string, generation: number): Pick<StoredTokens['tokens'], 'refreshToken' | 'refreshExpiresAt'> | undefined {
+  #readSessionRefresh(
+    key: string,
+    generation: number,
+  ): Pick<StoredTokens['tokens'], 'refreshToken' | 'refreshExpiresAt'> | undefined {
     try {
       const raw = this.#session?.getItem(`${this.#entry(key)}:refresh`);
       if (!raw) return undefined;
-      const kept = JSON.parse(raw) as { format?: unknown; v?: unknown; generation?: unknown; refreshToken?: unknown; refreshExpiresAt?: unknown };
-      if (kept.format !== FORMAT || kept.v !== VERSION || kept.generation !== generation || typeof kept.refreshToken !== 'string') return undefined;
-      return { refreshToken: kept.refreshToken, refreshExpiresAt: typeof kept.refreshExpiresAt === 'number' ? kept.refreshExpiresAt : undefined };
+      const kept = JSON.parse(raw) as {
+        format?: unknown;
+        v?: unknown;
+        generation?: unknown;
+        refreshToken?: unknown;
+        refreshExpiresAt?: unknown;
+      };
+      if (
+        kept.format !== FORMAT ||
+        kept.v !== VERSION ||
+        kept.generation !== generation ||
+        typeof kept.refreshToken !== 'string'
+      )
+        return undefined;
+      return {
+        refreshToken: kept.refreshToken,
+        refreshExpiresAt: typeof kept.refreshExpiresAt === 'number' ? kept.refreshExpiresAt : undefined,
+      };
     } catch {
       return undefined;
     }
@@ -248,10 +298,22 @@ class Store implements BrowserTokenStore {
     const name = `${this.#entry(key)}:refresh`;
     try {
       if (!value?.tokens.refreshToken) session.removeItem(name);
-      else session.setItem(name, JSON.stringify({ format: FORMAT, v: VERSION, generation: value.generation, refreshToken: value.tokens.refreshToken, refreshExpiresAt: value.tokens.refreshExpiresAt }));
+      else
+        session.setItem(
+          name,
+          JSON.stringify({
+            format: FORMAT,
+            v: VERSION,
+            generation: value.generation,
+            refreshToken: value.tokens.refreshToken,
+            refreshExpiresAt: value.tokens.refreshExpiresAt,
+          }),
+        );
     } catch (error) {
       this.#session = undefined;
-      this.#logger.warn('browser-store: sessionStorage failed; the refresh token is kept in memory only', { error: describe(error) });
+      this.#logger.warn('browser-store: sessionStorage failed; the refresh token is kept in memory only', {
+        error: describe(error),
+      });
     }
   }
 
@@ -267,8 +329,10 @@ class Store implements BrowserTokenStore {
     if (!value) return undefined;
     value = { generation: value.generation, tokens: { ...value.tokens } };
     if (!value.tokens.refreshToken && this.#refreshMode !== 'storage') {
-      const kept = mine && mine.generation === value.generation ? mine.tokens : this.#readSessionRefresh(key, value.generation);
-      if (kept?.refreshToken) Object.assign(value.tokens, { refreshToken: kept.refreshToken, refreshExpiresAt: kept.refreshExpiresAt });
+      const kept =
+        mine && mine.generation === value.generation ? mine.tokens : this.#readSessionRefresh(key, value.generation);
+      if (kept?.refreshToken)
+        Object.assign(value.tokens, { refreshToken: kept.refreshToken, refreshExpiresAt: kept.refreshExpiresAt });
     }
     return value;
   }
@@ -312,11 +376,16 @@ class Store implements BrowserTokenStore {
     };
   }
 
-  coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  coordinate<T>(
+    key: string,
+    renew: (latest: StoredTokens | undefined) => Promise<T>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     const locks = this.#locks;
     if (!locks) return this.#inTab(key, renew);
     const signal = opts.signal;
-    if (signal?.aborted) return Promise.reject(new AbortedError('browser-store: aborted while waiting for the renewal lock'));
+    if (signal?.aborted)
+      return Promise.reject(new AbortedError('browser-store: aborted while waiting for the renewal lock'));
     // Bounds the wait only: once granted, the renewal runs under the session's own timeouts.
     const waiting = new AbortController();
     let timedOut = false;
@@ -347,7 +416,11 @@ class Store implements BrowserTokenStore {
       })
       .catch((error: unknown) => {
         settle();
-        if (timedOut) throw new TimeoutError(`browser-store: waited ${this.#waitTimeoutMs} ms for another tab to renew the tokens of "${key}"`, { timeoutMs: this.#waitTimeoutMs });
+        if (timedOut)
+          throw new TimeoutError(
+            `browser-store: waited ${this.#waitTimeoutMs} ms for another tab to renew the tokens of "${key}"`,
+            { timeoutMs: this.#waitTimeoutMs },
+          );
         if (waiting.signal.aborted) throw new AbortedError('browser-store: aborted while waiting for the renewal lock');
         throw error;
       }) as Promise<T>;

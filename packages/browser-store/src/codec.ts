@@ -48,14 +48,20 @@ export function isTokenSet(value: unknown): value is TokenSet {
   if (typeof value.accessToken !== 'string' || value.accessToken === '') return false;
   if (value.refreshToken !== undefined && typeof value.refreshToken !== 'string') return false;
   for (const field of ['expiresAt', 'refreshExpiresAt', 'issuedAt'] as const) {
-    if (value[field] !== undefined && (typeof value[field] !== 'number' || !Number.isFinite(value[field]))) return false;
+    if (value[field] !== undefined && (typeof value[field] !== 'number' || !Number.isFinite(value[field])))
+      return false;
   }
   if (value.extra !== undefined && !isObject(value.extra)) return false;
   return true;
 }
 
 export function isStoredTokens(value: unknown): value is StoredTokens {
-  return isObject(value) && typeof value.generation === 'number' && Number.isSafeInteger(value.generation) && isTokenSet(value.tokens);
+  return (
+    isObject(value) &&
+    typeof value.generation === 'number' &&
+    Number.isSafeInteger(value.generation) &&
+    isTokenSet(value.tokens)
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

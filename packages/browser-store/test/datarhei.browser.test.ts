@@ -25,21 +25,42 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   if (!existsSync(dist)) throw new Error(`build the package first: ${dist} is missing (turbo runs build before test)`);
-  const code = await bundleForBrowser({ entry: fileURLToPath(new URL('./fixtures/app.ts', import.meta.url)), alias: { '@auth/browser-store': dist } });
+  const code = await bundleForBrowser({
+    entry: fileURLToPath(new URL('./fixtures/app.ts', import.meta.url)),
+    alias: { '@auth/browser-store': dist },
+  });
   // Core's own failed-login delay (5 s) is kept: the browser must see the rejection, not a timeout.
   core = await createDatarheiServer({ ...ADMIN });
   api = await corsProxy(core.url);
   tenant = await auth0Tenant();
-  auth0Core = await createDatarheiServer({ failedLoginDelayMs: 5, auth0Tenants: [{ issuer: `${tenant.url}/`, users: ['user-42'] }] });
+  auth0Core = await createDatarheiServer({
+    failedLoginDelayMs: 5,
+    auth0Tenants: [{ issuer: `${tenant.url}/`, users: ['user-42'] }],
+  });
   auth0Api = await corsProxy(auth0Core.url);
-  site = await servePage({ files: { '/': { type: 'text/html', body: '<!doctype html><title>core ui</title><script type="module" src="/app.js"></script>' }, '/app.js': { type: 'text/javascript', body: code } } });
+  site = await servePage({
+    files: {
+      '/': {
+        type: 'text/html',
+        body: '<!doctype html><title>core ui</title><script type="module" src="/app.js"></script>',
+      },
+      '/app.js': { type: 'text/javascript', body: code },
+    },
+  });
   browser = await launchChromium();
   context = await browser.newContext();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([core?.close(), api?.close(), site?.close(), tenant?.close(), auth0Core?.close(), auth0Api?.close()]);
+  await Promise.all([
+    core?.close(),
+    api?.close(),
+    site?.close(),
+    tenant?.close(),
+    auth0Core?.close(),
+    auth0Api?.close(),
+  ]);
 });
 
 /** An Auth0 tenant as Core sees it (RS256 JWKS) and as a browser app's SPA SDK would hand out tokens (`/token`, CORS). */
@@ -51,12 +72,20 @@ async function auth0Tenant(): Promise<RunningServer & { minted: number }> {
     if (req.url === '/.well-known/jwks.json') return sendJson(res, 200, { keys: [jwk] });
     if (req.url === '/token') {
       state.minted += 1;
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(`${running.url}/`).setSubject('user-42').setIssuedAt().setExpirationTime('1h').sign(privateKey);
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(`${running.url}/`)
+        .setSubject('user-42')
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(privateKey);
       return sendJson(res, 200, { access_token: token }, { 'access-control-allow-origin': '*' });
     }
     sendJson(res, 404, {});
   });
-  return Object.defineProperty(running, 'minted', { get: () => state.minted }) as unknown as RunningServer & { minted: number };
+  return Object.defineProperty(running, 'minted', { get: () => state.minted }) as unknown as RunningServer & {
+    minted: number;
+  };
 }
 
 const url = () => `${site.url}/?${new URLSearchParams({ api: api.url, strategy: 'datarhei', prefix: 'core-ui' })}`;
@@ -71,10 +100,14 @@ const burst = (tab: Page, n: number) => tab.evaluate((n) => app.burst(n), n);
 const exported = (tab: Page) => tab.evaluate(() => app.session.exportTokens());
 
 describe('datarhei Core admin UI in Chromium tabs', () => {
-  it('wrong password: CREDENTIALS_REJECTED after Core\'s delay; then tabs share one login, one non-rotating refresh, and survive reloads', async () => {
+  it("wrong password: CREDENTIALS_REJECTED after Core's delay; then tabs share one login, one non-rotating refresh, and survive reloads", async () => {
     const first = await open();
     await answerWith(first, { username: ADMIN.username, password: 'wrong' });
-    expect(await burst(first, 2)).toMatchObject({ ok: 0, failed: 2, errors: ['CREDENTIALS_REJECTED', 'CREDENTIALS_REJECTED'] });
+    expect(await burst(first, 2)).toMatchObject({
+      ok: 0,
+      failed: 2,
+      errors: ['CREDENTIALS_REJECTED', 'CREDENTIALS_REJECTED'],
+    });
     expect(core.counters).toMatchObject({ failedLogins: 1, logins: 0 });
 
     await answerWith(first, ADMIN);
@@ -123,7 +156,7 @@ describe('datarhei Core admin UI in Chromium tabs', () => {
     for (const tab of all) expect(tab.errors).toEqual([]);
   }, 90_000);
 
-  it('datarhei-auth0 with the SPA SDK\'s token: one Core login for all tabs, one refresh across tabs, reloads need no Auth0 token', async () => {
+  it("datarhei-auth0 with the SPA SDK's token: one Core login for all tabs, one refresh across tabs, reloads need no Auth0 token", async () => {
     const context2 = await browser.newContext();
     const url2 = `${site.url}/?${new URLSearchParams({ api: auth0Api.url, strategy: 'datarhei-auth0', idp: tenant.url, prefix: 'core-auth0' })}`;
     const tabs = [];

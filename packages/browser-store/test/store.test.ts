@@ -37,7 +37,10 @@ const stores: { close(): void }[] = [];
 let prefixCount = 0;
 
 beforeAll(async () => {
-  server = await createOpenLoyaltyServer({ stores: { default: [{ username: 'member@example.com', password: PASSWORD }] }, rateLimit: false });
+  server = await createOpenLoyaltyServer({
+    stores: { default: [{ username: 'member@example.com', password: PASSWORD }] },
+    rateLimit: false,
+  });
 });
 afterAll(() => server.close());
 afterEach(() => {
@@ -47,7 +50,10 @@ afterEach(() => {
 });
 
 /** A "tab": its own store instance (own channel) on a shared storage, and a session on it. */
-function tab(storage: StorageLike | 'memory', opts: Partial<BrowserTokenStoreOptions> & { prefix: string; asked?: { n: number } }) {
+function tab(
+  storage: StorageLike | 'memory',
+  opts: Partial<BrowserTokenStoreOptions> & { prefix: string; asked?: { n: number } },
+) {
   const { asked, ...storeOpts } = opts;
   const store = browserTokenStore({ storage, withoutLocks: 'tab', ...storeOpts });
   stores.push(store);
@@ -78,7 +84,12 @@ describe('persistence', () => {
     const tokens = await first.session.getToken();
     expect(server.counters.logins).toBe(1);
     const raw = JSON.parse(storage.map.get(`${p}:member`)!) as Record<string, unknown>;
-    expect(raw).toMatchObject({ format: '@auth/browser-store', v: 1, generation: 1, tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken } });
+    expect(raw).toMatchObject({
+      format: '@auth/browser-store',
+      v: 1,
+      generation: 1,
+      tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken },
+    });
     expect(JSON.stringify([...storage.map.values()])).not.toContain(PASSWORD);
 
     first.session.close();
@@ -118,7 +129,7 @@ describe('persistence', () => {
     storage.failing = 'writes';
     const tokens = await session.getToken();
     expect(store.persistence).toBe('memory');
-    expect(logger.lines.some((l) => l.includes('tokens are kept in this tab\'s memory'))).toBe(true);
+    expect(logger.lines.some((l) => l.includes("tokens are kept in this tab's memory"))).toBe(true);
     expect(logger.lines.join('\n')).not.toContain(tokens.accessToken);
     expect((await store.get('member'))?.tokens.accessToken).toBe(tokens.accessToken);
     storage.failing = 'everything';
@@ -146,11 +157,20 @@ describe('persistence', () => {
   });
 
   it('rejects unusable options with CONFIGURATION, and without Web Locks unless told to renew per tab', () => {
-    expect(() => browserTokenStore({ storage: {} as StorageLike, withoutLocks: 'tab' })).toThrowError(expect.objectContaining({ code: 'CONFIGURATION' }) as Error);
-    expect(() => browserTokenStore({ prefix: '', withoutLocks: 'tab' })).toThrowError(expect.objectContaining({ code: 'CONFIGURATION' }) as Error);
+    expect(() => browserTokenStore({ storage: {} as StorageLike, withoutLocks: 'tab' })).toThrowError(
+      expect.objectContaining({ code: 'CONFIGURATION' }) as Error,
+    );
+    expect(() => browserTokenStore({ prefix: '', withoutLocks: 'tab' })).toThrowError(
+      expect.objectContaining({ code: 'CONFIGURATION' }) as Error,
+    );
     // No lock manager (`locks: null`; Node 20 has no navigator.locks, Node 24 has one): the default
     // refuses with a typed error naming the way out.
-    expect(() => browserTokenStore({ storage: 'memory', locks: null })).toThrowError(expect.objectContaining({ code: 'CONFIGURATION', message: expect.stringContaining("withoutLocks: 'tab'") as string }) as Error);
+    expect(() => browserTokenStore({ storage: 'memory', locks: null })).toThrowError(
+      expect.objectContaining({
+        code: 'CONFIGURATION',
+        message: expect.stringContaining("withoutLocks: 'tab'") as string,
+      }) as Error,
+    );
     const store = browserTokenStore({ storage: 'memory', locks: null, withoutLocks: 'tab' });
     expect(store.locked).toBe(false);
     store.close();

@@ -6,7 +6,18 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer } from '@auth/testing';
-import { bundleForBrowser, capturingServer, corsProxy, launchChromium, openPage, servePage, type CapturingServer, type CorsProxy, type PageFile, type PageServer } from '@auth/testing/browser';
+import {
+  bundleForBrowser,
+  capturingServer,
+  corsProxy,
+  launchChromium,
+  openPage,
+  servePage,
+  type CapturingServer,
+  type CorsProxy,
+  type PageFile,
+  type PageServer,
+} from '@auth/testing/browser';
 import type { App, BurstResult } from './fixtures/app.js';
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -33,14 +44,20 @@ if (q.has('nochannel')) delete window.BroadcastChannel;
 
 beforeAll(async () => {
   if (!existsSync(dist)) throw new Error(`build the package first: ${dist} is missing (turbo runs build before test)`);
-  const code = await bundleForBrowser({ entry: fileURLToPath(new URL('./fixtures/app.ts', import.meta.url)), alias: { '@auth/browser-store': dist } });
+  const code = await bundleForBrowser({
+    entry: fileURLToPath(new URL('./fixtures/app.ts', import.meta.url)),
+    alias: { '@auth/browser-store': dist },
+  });
   server = await createOpenLoyaltyServer({ stores: { default: [MEMBER] }, accessTokenTtlSec: 3_600, rateLimit: false });
   api = await corsProxy(server.url);
   third = await capturingServer();
   files = { '/': { type: 'text/html', body: PAGE }, '/app.js': { type: 'text/javascript', body: code } };
   site = await servePage({ files });
   // A page whose <base href> points at another origin (the app script itself is loaded by absolute URL).
-  files['/based'] = { type: 'text/html', body: `<!doctype html><title>based</title><script type="module" src="${site.url}/app.js"></script><base href="${third.url}/based/">` };
+  files['/based'] = {
+    type: 'text/html',
+    body: `<!doctype html><title>based</title><script type="module" src="${site.url}/app.js"></script><base href="${third.url}/based/">`,
+  };
   browser = await launchChromium();
 }, 60_000);
 
@@ -59,7 +76,8 @@ afterEach(async () => {
   await context.close();
 });
 
-const appUrl = (query: Record<string, string> = {}) => `${site.url}/?${new URLSearchParams({ api: api.url, ...query })}`;
+const appUrl = (query: Record<string, string> = {}) =>
+  `${site.url}/?${new URLSearchParams({ api: api.url, ...query })}`;
 /** A tab of the context on `url`, its uncaught page errors in `errors`. */
 async function openTab(url: string): Promise<Tab> {
   const { page, errors } = await openPage(context, url, { ready: 'window.app !== undefined' });
@@ -68,7 +86,8 @@ async function openTab(url: string): Promise<Tab> {
 const open = (query?: Record<string, string>) => openTab(appUrl(query));
 
 /** Fills the "login form" of a tab: what its credentials callback answers from now on (undefined: closed). */
-const answerWith = (tab: Page, credentials: typeof MEMBER | undefined) => tab.evaluate((c) => void (app.state.credentials = c), credentials);
+const answerWith = (tab: Page, credentials: typeof MEMBER | undefined) =>
+  tab.evaluate((c) => void (app.state.credentials = c), credentials);
 const burst = (tab: Page, n: number) => tab.evaluate((n) => app.burst(n), n);
 const asked = (tab: Page) => tab.evaluate(() => app.state.asked);
 const accessToken = (tab: Page) => tab.evaluate(async () => (await app.session.exportTokens())?.accessToken);
@@ -76,7 +95,7 @@ const accessToken = (tab: Page) => tab.evaluate(async () => (await app.session.e
 const fillLocalStorage = (tab: Page) =>
   tab.evaluate(() => {
     let i = 0;
-    for (let size = 1 << 20; size >= 1; ) {
+    for (let size = 1 << 20; size >= 1;) {
       try {
         localStorage.setItem(`filler-${(i += 1)}`, 'x'.repeat(size));
       } catch {
@@ -99,15 +118,28 @@ async function tabs(n: number, query?: Record<string, string>): Promise<Tab[]> {
 /** Puts an already expired access token (with a live refresh token) into every tab, through one tab's import. */
 async function expireEverywhere(all: Tab[]): Promise<string> {
   const issued = await server.issueTokens({ username: MEMBER.username, store: 'default', accessTokenTtlSec: -10 });
-  await all[0]!.evaluate((t) => app.session.importTokens({ accessToken: t.token, refreshToken: t.refresh_token }), issued);
-  for (const tab of all) await tab.waitForFunction((t) => app.session.peekToken() === undefined && app.store.get(app.session.strategy.storeKey!).then((v) => v?.tokens.accessToken === t), issued.token);
+  await all[0]!.evaluate(
+    (t) => app.session.importTokens({ accessToken: t.token, refreshToken: t.refresh_token }),
+    issued,
+  );
+  for (const tab of all)
+    await tab.waitForFunction(
+      (t) =>
+        app.session.peekToken() === undefined &&
+        app.store.get(app.session.strategy.storeKey!).then((v) => v?.tokens.accessToken === t),
+      issued.token,
+    );
   for (const tab of all) expect(await accessToken(tab)).toBe(issued.token);
   server.resetCounters();
   return issued.token;
 }
 
 function total(results: BurstResult[]) {
-  return { ok: results.reduce((n, r) => n + r.ok, 0), failed: results.reduce((n, r) => n + r.failed, 0), errors: results.flatMap((r) => r.errors) };
+  return {
+    ok: results.reduce((n, r) => n + r.ok, 0),
+    failed: results.reduce((n, r) => n + r.failed, 0),
+    errors: results.flatMap((r) => r.errors),
+  };
 }
 
 describe('member app in several Chromium tabs (one context)', () => {
@@ -117,13 +149,20 @@ describe('member app in several Chromium tabs (one context)', () => {
     await expireEverywhere(all);
 
     const results = await Promise.all(all.map((tab) => burst(tab, 50)));
-    if (total(results).failed) console.log(JSON.stringify(server.counters), JSON.stringify(await Promise.all(all.map((t) => t.evaluate(() => [app.state.events, app.state.logs])))), server.requests.filter((r) => r.endpoint !== 'api').map((r) => `${r.path} ${r.status}`));
+    if (total(results).failed)
+      console.log(
+        JSON.stringify(server.counters),
+        JSON.stringify(await Promise.all(all.map((t) => t.evaluate(() => [app.state.events, app.state.logs])))),
+        server.requests.filter((r) => r.endpoint !== 'api').map((r) => `${r.path} ${r.status}`),
+      );
     expect(total(results)).toEqual({ ok: 200, failed: 0, errors: [] });
     expect(server.counters).toMatchObject({ refreshes: 1, refreshesRejected: 0, logins: 0, apiRejected: 0 });
     const renewed = await accessToken(all[0]!);
     for (const tab of all) expect(await accessToken(tab)).toBe(renewed);
     // Which tab renewed and which adopted: one 'refresh' event in all tabs together.
-    const refreshEvents = await Promise.all(all.map((tab) => tab.evaluate(() => app.state.events.filter((e) => e === 'refresh').length)));
+    const refreshEvents = await Promise.all(
+      all.map((tab) => tab.evaluate(() => app.state.events.filter((e) => e === 'refresh').length)),
+    );
     expect(refreshEvents.reduce((a, b) => a + b, 0)).toBe(1);
 
     server.resetCounters();
@@ -135,7 +174,9 @@ describe('member app in several Chromium tabs (one context)', () => {
     for (const tab of all) expect(await asked(tab)).toBe(0);
     for (const tab of all) expect(tab.errors).toEqual([]);
     // The password was only in the form: in no storage of the origin.
-    const stored = await all[0]!.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    const stored = await all[0]!.evaluate(
+      () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+    );
     expect(stored).toContain('@auth/browser-store');
     expect(stored).not.toContain(MEMBER.password);
   }, 90_000);
@@ -147,21 +188,33 @@ describe('member app in several Chromium tabs (one context)', () => {
     const [holder, ...survivors] = all as [Tab, ...Tab[]];
     void holder.evaluate(() => app.burst(5)).catch(() => {});
     // The holder's refresh has reached the server (and is held there): it holds the lock.
-    await expect.poll(() => server.requests.filter((r) => r.endpoint === 'member-refresh').length, { timeout: 20_000 }).toBe(1);
+    await expect
+      .poll(() => server.requests.filter((r) => r.endpoint === 'member-refresh').length, { timeout: 20_000 })
+      .toBe(1);
     const pending = survivors.map((tab) => burst(tab, 20));
     // Every survivor is waiting for the lock before the holder goes away.
-    await expect.poll(() => holder.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0), { timeout: 20_000 }).toBe(3);
+    await expect
+      .poll(() => holder.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0), {
+        timeout: 20_000,
+      })
+      .toBe(3);
     await holder.close();
     const results = await Promise.all(pending);
     expect(total(results)).toEqual({ ok: 60, failed: 0, errors: [] });
     // The survivors refreshed once (the dead tab's held call may spend the old refresh token after it: refused, harmlessly).
     expect(server.counters.logins).toBe(0);
-    expect(server.requests.filter((r) => r.endpoint === 'member-refresh' && r.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(
+      server.requests.filter((r) => r.endpoint === 'member-refresh' && r.status === 200).length,
+    ).toBeGreaterThanOrEqual(1);
     for (const tab of survivors) expect(await asked(tab)).toBe(0);
     const renewed = await accessToken(survivors[0]!);
     for (const tab of survivors) expect(await accessToken(tab)).toBe(renewed);
     // The dead tab's held call is answered after its delay; let it land here, not in the next test.
-    await expect.poll(() => server.requests.filter((r) => r.endpoint === 'member-refresh' && r.status === 0).length, { timeout: 20_000 }).toBe(0);
+    await expect
+      .poll(() => server.requests.filter((r) => r.endpoint === 'member-refresh' && r.status === 0).length, {
+        timeout: 20_000,
+      })
+      .toBe(0);
   }, 90_000);
 
   it('logout in one tab: the other tabs send no token afterwards (and ask for the login form)', async () => {
@@ -170,7 +223,8 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(total(await Promise.all(others.map((tab) => burst(tab, 5))))).toMatchObject({ ok: 10, failed: 0 });
     await leaving.evaluate(() => app.session.logout());
     expect(server.counters.revokes).toBe(1);
-    for (const tab of others) await tab.waitForFunction(() => app.session.peekToken() === undefined && app.state.events.includes('logout'));
+    for (const tab of others)
+      await tab.waitForFunction(() => app.session.peekToken() === undefined && app.state.events.includes('logout'));
     const sentBefore = api.seen.length;
     const results = await Promise.all(others.map((tab) => burst(tab, 5)));
     expect(total(results)).toMatchObject({ ok: 0, failed: 10 });
@@ -203,7 +257,13 @@ describe('member app in several Chromium tabs (one context)', () => {
     let loggedOut = false;
     const logout = leaving.evaluate(() => app.session.logout()).then(() => void (loggedOut = true));
     // Either the logout is done (it did not wait) or it waits for the renewal lock: then let the answer through.
-    await expect.poll(async () => loggedOut || (await leaving.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0)) > 0, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          loggedOut || (await leaving.evaluate(async () => (await navigator.locks.query()).pending?.length ?? 0)) > 0,
+        { timeout: 20_000 },
+      )
+      .toBe(true);
     release();
     await Promise.all([renewal, logout]);
     // Every tab is logged out and nothing is left on disk: a reload would not bring the session back either.
@@ -216,7 +276,9 @@ describe('member app in several Chromium tabs (one context)', () => {
     expect(new Set(total(after).errors)).toEqual(new Set(['CREDENTIALS_REQUIRED']));
     expect(api.seen.slice(sentBefore).filter((r) => r.headers.authorization !== undefined)).toEqual([]);
     expect(server.counters).toMatchObject({ revokes: 1, logins: 0 });
-    expect(api.seen.filter((r) => r.url.includes('/token/revoke')).map((r) => r.headers.authorization)).toEqual([`Bearer ${renewed}`]);
+    expect(api.seen.filter((r) => r.url.includes('/token/revoke')).map((r) => r.headers.authorization)).toEqual([
+      `Bearer ${renewed}`,
+    ]);
   }, 90_000);
 
   it('after a reload a dead refresh token makes the app ask for credentials (once), never a stored password', async () => {
@@ -241,7 +303,10 @@ describe('member app in several Chromium tabs (one context)', () => {
     const query = { lag: '700', nochannel: '1', prefix: 'laggy' };
     const [first, second] = (await tabs(2, query)) as [Tab, Tab];
     const issued = await server.issueTokens({ username: MEMBER.username, store: 'default', accessTokenTtlSec: -10 });
-    await first.evaluate((t) => app.session.importTokens({ accessToken: t.token, refreshToken: t.refresh_token }), issued);
+    await first.evaluate(
+      (t) => app.session.importTokens({ accessToken: t.token, refreshToken: t.refresh_token }),
+      issued,
+    );
     await second.reload();
     await second.waitForFunction(() => 'app' in window);
     await second.waitForFunction((t) => app.session.exportTokens().then((v) => v?.accessToken === t), issued.token);
@@ -292,7 +357,9 @@ describe('member app in several Chromium tabs (one context)', () => {
     await first.waitForFunction(() => 'app' in window);
     await expireEverywhere([first, second]);
     // The import in the first tab reached the second over the channel, refresh token included.
-    expect(await second.evaluate(async () => (await app.session.exportTokens())?.refreshToken !== undefined)).toBe(true);
+    expect(await second.evaluate(async () => (await app.session.exportTokens())?.refreshToken !== undefined)).toBe(
+      true,
+    );
     await first.reload();
     await first.waitForFunction(() => 'app' in window);
     expect(await first.evaluate(async () => (await app.session.exportTokens())?.refreshToken !== undefined)).toBe(true);
@@ -305,7 +372,10 @@ describe('member app in several Chromium tabs (one context)', () => {
 
   it('without Web Locks: a typed CONFIGURATION error by default; withoutLocks: "tab" renews per tab', async () => {
     const refused = await open({ nolocks: '1' });
-    expect(await refused.evaluate(() => app.state.initError)).toMatchObject({ code: 'CONFIGURATION', message: expect.stringContaining('navigator.locks') as string });
+    expect(await refused.evaluate(() => app.state.initError)).toMatchObject({
+      code: 'CONFIGURATION',
+      message: expect.stringContaining('navigator.locks') as string,
+    });
     const [first, second] = (await tabs(2, { nolocks: '1', withoutLocks: 'tab' })) as [Tab, Tab];
     expect(await first.evaluate(() => [typeof navigator.locks, app.store.locked])).toEqual(['undefined', false]);
     await expireEverywhere([first, second]);
@@ -321,7 +391,9 @@ describe('member app in several Chromium tabs (one context)', () => {
     await fillLocalStorage(tab);
     await answerWith(tab, MEMBER);
     expect(await burst(tab, 5)).toMatchObject({ ok: 5, failed: 0 });
-    expect(await tab.evaluate(() => [app.store.persistence, app.state.logs.some((l) => l.includes('memory'))])).toEqual(['memory', true]);
+    expect(await tab.evaluate(() => [app.store.persistence, app.state.logs.some((l) => l.includes('memory'))])).toEqual(
+      ['memory', true],
+    );
     expect(server.counters.logins).toBe(1);
   }, 60_000);
 
@@ -342,7 +414,11 @@ describe('member app in several Chromium tabs (one context)', () => {
     await tab.reload();
     await tab.waitForFunction(() => 'app' in window);
     const sentBefore = api.seen.length;
-    expect(await burst(tab, 2)).toMatchObject({ ok: 0, failed: 2, errors: ['CREDENTIALS_REQUIRED', 'CREDENTIALS_REQUIRED'] });
+    expect(await burst(tab, 2)).toMatchObject({
+      ok: 0,
+      failed: 2,
+      errors: ['CREDENTIALS_REQUIRED', 'CREDENTIALS_REQUIRED'],
+    });
     expect(api.seen.slice(sentBefore).filter((r) => r.headers.authorization !== undefined)).toEqual([]);
   }, 60_000);
 

@@ -9,5 +9,7 @@ let loading: Promise<typeof BottleneckType> | undefined;
  */
 export function loadBottleneck(): Promise<typeof BottleneckType> {
   // @ts-expect-error the light build ships no types; it has the main build's API.
-  return (loading ??= import('bottleneck/light.js').then((m: { default?: typeof BottleneckType }) => (m.default ?? m) as typeof BottleneckType));
+  return (loading ??= import('bottleneck/light.js').then(
+    (m: { default?: typeof BottleneckType }) => (m.default ?? m) as typeof BottleneckType,
+  ));
 }

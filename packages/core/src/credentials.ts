@@ -21,7 +21,10 @@ export interface Credentials {
  * @example
  * const credentials: CredentialsCallback = async ({ strategy, signal }) => showLoginForm({ signal });
  */
-export type CredentialsCallback = (request: { strategy: string; signal: AbortSignal }) => Credentials | Promise<Credentials>;
+export type CredentialsCallback = (request: {
+  strategy: string;
+  signal: AbortSignal;
+}) => Credentials | Promise<Credentials>;
 
 /**
  * A fixed username and password (servers, scripts).
@@ -81,12 +84,18 @@ export interface PasswordSource {
  * // in login(ctx):
  * const given = await source.get(ctx); // { username, password }
  */
-export function passwordSource(options: { username?: unknown; password?: unknown; credentials?: unknown } | undefined, strategy: string): PasswordSource {
+export function passwordSource(
+  options: { username?: unknown; password?: unknown; credentials?: unknown } | undefined,
+  strategy: string,
+): PasswordSource {
   const { username, password, credentials } = options ?? {};
-  if (username !== undefined && (typeof username !== 'string' || username === '')) throw new ConfigurationError(`${strategy}: username must be a non-empty string`, { strategy });
+  if (username !== undefined && (typeof username !== 'string' || username === ''))
+    throw new ConfigurationError(`${strategy}: username must be a non-empty string`, { strategy });
   if (credentials !== undefined) {
-    if (typeof credentials !== 'function') throw new ConfigurationError(`${strategy}: credentials must be a function`, { strategy });
-    if (password !== undefined) throw new ConfigurationError(`${strategy}: pass either password or credentials, not both`, { strategy });
+    if (typeof credentials !== 'function')
+      throw new ConfigurationError(`${strategy}: credentials must be a function`, { strategy });
+    if (password !== undefined)
+      throw new ConfigurationError(`${strategy}: pass either password or credentials, not both`, { strategy });
     const ask = credentials as CredentialsCallback;
     return {
       username: username as string | undefined,
@@ -97,17 +106,32 @@ export function passwordSource(options: { username?: unknown; password?: unknown
         } catch (error) {
           if (error instanceof AuthError) throw error;
           if (ctx.signal.aborted) throw new AbortedError('the session was closed', { operation: 'login', strategy });
-          throw new CredentialsRequiredError(`${strategy}: a login is needed and the credentials callback gave none`, { strategy, cause: error });
+          throw new CredentialsRequiredError(`${strategy}: a login is needed and the credentials callback gave none`, {
+            strategy,
+            cause: error,
+          });
         }
-        if (!given || typeof given.username !== 'string' || given.username === '' || typeof given.password !== 'string' || given.password === '') {
-          throw new CredentialsRequiredError(`${strategy}: a login is needed and the credentials callback gave none`, { strategy });
+        if (
+          !given ||
+          typeof given.username !== 'string' ||
+          given.username === '' ||
+          typeof given.password !== 'string' ||
+          given.password === ''
+        ) {
+          throw new CredentialsRequiredError(`${strategy}: a login is needed and the credentials callback gave none`, {
+            strategy,
+          });
         }
         return { username: given.username, password: given.password };
       },
     };
   }
-  if (typeof username !== 'string') throw new ConfigurationError(`${strategy}: username must be a non-empty string`, { strategy });
-  if (typeof password !== 'string' || password === '') throw new ConfigurationError(`${strategy}: password must be a non-empty string (or pass credentials)`, { strategy });
+  if (typeof username !== 'string')
+    throw new ConfigurationError(`${strategy}: username must be a non-empty string`, { strategy });
+  if (typeof password !== 'string' || password === '')
+    throw new ConfigurationError(`${strategy}: password must be a non-empty string (or pass credentials)`, {
+      strategy,
+    });
   const fixed: Credentials = { username, password };
   return { username, get: async () => fixed };
 }

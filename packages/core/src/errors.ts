@@ -84,7 +84,13 @@ export class AuthError extends Error {
     this.transient = code === 'NETWORK' || code === 'TIMEOUT' || code === 'SERVER_ERROR' || code === 'RATE_LIMITED';
     // `cause` may come from a transport and is kept for debugging, but not enumerable so that
     // loggers that serialise own properties do not walk into it.
-    if (options.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false, writable: true, configurable: true });
+    if (options.cause !== undefined)
+      Object.defineProperty(this, 'cause', {
+        value: options.cause,
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
   }
 
   /** The brand {@link isAuthError} checks (on the prototype: not an own property, not serialised). */
@@ -93,7 +99,14 @@ export class AuthError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, status: this.status, operation: this.operation, strategy: this.strategy };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      operation: this.operation,
+      strategy: this.strategy,
+    };
   }
 
   [inspectSymbol](): string {
@@ -326,7 +339,8 @@ export type KnownAuthError =
  */
 export function isAuthError(value: unknown): value is KnownAuthError {
   if (value instanceof AuthError) return true;
-  if (typeof value !== 'object' || value === null || typeof (value as { code?: unknown }).code !== 'string') return false;
+  if (typeof value !== 'object' || value === null || typeof (value as { code?: unknown }).code !== 'string')
+    return false;
   if ((value as { [brand]?: unknown })[brand] === true) return true;
   // A copy from before the brand (0.1.0): its errors' shape.
   return value instanceof Error && 'transient' in value && 'operation' in value;
@@ -343,6 +357,7 @@ export function isAuthError(value: unknown): value is KnownAuthError {
 export function withContext(error: unknown, context: Record<string, unknown>): unknown {
   if (!isAuthError(error)) return error;
   const copy = Object.create(Object.getPrototypeOf(error) as object, Object.getOwnPropertyDescriptors(error)) as object;
-  for (const [k, v] of Object.entries(context)) Object.defineProperty(copy, k, { value: v, enumerable: false, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(context))
+    Object.defineProperty(copy, k, { value: v, enumerable: false, writable: true, configurable: true });
   return copy;
 }

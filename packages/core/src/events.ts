@@ -12,7 +12,12 @@ export interface AuthEvents {
   login: { strategy: string; durationMs: number; generation: number; expiresAt: number | undefined };
   refresh: { strategy: string; durationMs: number; generation: number; expiresAt: number | undefined };
   /** The token set changed (login, refresh, import, another process's update, logout). */
-  tokens: { strategy: string; generation: number; reason: 'login' | 'refresh' | 'import' | 'store' | 'logout' | 'clear'; expiresAt: number | undefined };
+  tokens: {
+    strategy: string;
+    generation: number;
+    reason: 'login' | 'refresh' | 'import' | 'store' | 'logout' | 'clear';
+    expiresAt: number | undefined;
+  };
   /** An auth call failed; `willRetry` says whether the engine tries again. */
   failure: { strategy: string; operation: AuthOperation; error: AuthError; attempt: number; willRetry: boolean };
   /** The server answered 429; auth calls are paused for `retryAfterMs`. */

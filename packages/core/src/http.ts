@@ -164,27 +164,58 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
     if (deps.signal?.aborted) throw new AbortedError(`${operation} aborted before it was sent`, base);
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-      // A delay past 2^31 - 1 ms (Infinity: "no deadline") would fire at once.
-    }, Math.min(timeoutMs, 2_147_483_647));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        controller.abort();
+        // A delay past 2^31 - 1 ms (Infinity: "no deadline") would fire at once.
+      },
+      Math.min(timeoutMs, 2_147_483_647),
+    );
     try {
       let res: Response;
       try {
-        res = await deps.fetch(url, { method: req.method ?? (body === undefined ? 'GET' : 'POST'), headers, body, signal: controller.signal, redirect: 'manual' });
+        res = await deps.fetch(url, {
+          method: req.method ?? (body === undefined ? 'GET' : 'POST'),
+          headers,
+          body,
+          signal: controller.signal,
+          redirect: 'manual',
+        });
       } catch (cause) {
-        if (timedOut) throw new TimeoutError(`${operation} at ${where} got no answer within ${timeoutMs} ms`, { ...base, timeoutMs, cause: sanitizeCause(cause, secrets) });
-        if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, cause: sanitizeCause(cause, secrets) });
-        throw new NetworkError(`${operation} at ${where} failed: ${redact(errorText(cause), secrets).slice(0, 200)}`, { ...base, cause: sanitizeCause(cause, secrets) });
+        if (timedOut)
+          throw new TimeoutError(`${operation} at ${where} got no answer within ${timeoutMs} ms`, {
+            ...base,
+            timeoutMs,
+            cause: sanitizeCause(cause, secrets),
+          });
+        if (deps.signal?.aborted)
+          throw new AbortedError(`${operation} at ${where} was aborted`, {
+            ...base,
+            cause: sanitizeCause(cause, secrets),
+          });
+        throw new NetworkError(`${operation} at ${where} failed: ${redact(errorText(cause), secrets).slice(0, 200)}`, {
+          ...base,
+          cause: sanitizeCause(cause, secrets),
+        });
       }
       let text: string;
       try {
         text = await res.text();
       } catch (cause) {
-        if (timedOut) throw new TimeoutError(`${operation} at ${where} timed out while reading the answer`, { ...base, timeoutMs, status: res.status });
-        if (deps.signal?.aborted) throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, status: res.status });
-        throw new NetworkError(`${operation} at ${where}: the connection failed while reading the answer`, { ...base, status: res.status, cause: sanitizeCause(cause, secrets) });
+        if (timedOut)
+          throw new TimeoutError(`${operation} at ${where} timed out while reading the answer`, {
+            ...base,
+            timeoutMs,
+            status: res.status,
+          });
+        if (deps.signal?.aborted)
+          throw new AbortedError(`${operation} at ${where} was aborted`, { ...base, status: res.status });
+        throw new NetworkError(`${operation} at ${where}: the connection failed while reading the answer`, {
+          ...base,
+          status: res.status,
+          cause: sanitizeCause(cause, secrets),
+        });
       }
       const outcome = req.statusMap?.[res.status] ?? classifyStatus(operation, res.status);
       const detail = () => serverDetail(text, res.headers.get('content-type'), secrets);
@@ -193,27 +224,45 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
         case 'ok':
           break;
         case 'credentials':
-          throw new CredentialsRejectedError(`${where} rejected the credentials (HTTP ${res.status}${detail()})`, withStatus);
+          throw new CredentialsRejectedError(
+            `${where} rejected the credentials (HTTP ${res.status}${detail()})`,
+            withStatus,
+          );
         case 'refresh':
-          throw new RefreshRejectedError(`${where} rejected the refresh token (HTTP ${res.status}${detail()})`, withStatus);
+          throw new RefreshRejectedError(
+            `${where} rejected the refresh token (HTTP ${res.status}${detail()})`,
+            withStatus,
+          );
         case 'rate-limited': {
           const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.now());
-          throw new RateLimitedError(`${where} is rate limiting ${operation} (HTTP ${res.status}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`, { ...withStatus, retryAfterMs });
+          throw new RateLimitedError(
+            `${where} is rate limiting ${operation} (HTTP ${res.status}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`,
+            { ...withStatus, retryAfterMs },
+          );
         }
         case 'server': {
           // OpenLoyalty may answer its rate limit with 503 + Retry-After: honour it like a 429's.
           const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), deps.now());
-          throw new ServerError(`${where} failed (HTTP ${res.status}${detail()}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`, { ...withStatus, retryAfterMs });
+          throw new ServerError(
+            `${where} failed (HTTP ${res.status}${detail()}${retryAfterMs !== undefined ? `, retry after ${retryAfterMs} ms` : ''})`,
+            { ...withStatus, retryAfterMs },
+          );
         }
         case 'configuration':
-          throw new ConfigurationError(`${where} answered ${operation} with HTTP ${res.status}${detail()}; check the base URL and options`, withStatus);
+          throw new ConfigurationError(
+            `${where} answered ${operation} with HTTP ${res.status}${detail()}; check the base URL and options`,
+            withStatus,
+          );
       }
       if (text.trim() === '') return { status: res.status, headers: res.headers, body: undefined as T };
       try {
         return { status: res.status, headers: res.headers, body: JSON.parse(text) as T };
       } catch {
         const kind = /^\s*</.test(text) ? 'an HTML page' : 'malformed JSON';
-        throw new BadResponseError(`${where} answered ${operation} with ${kind} instead of JSON (HTTP ${res.status})`, withStatus);
+        throw new BadResponseError(
+          `${where} answered ${operation} with ${kind} instead of JSON (HTTP ${res.status})`,
+          withStatus,
+        );
       }
     } finally {
       clearTimeout(timer);
@@ -261,7 +310,11 @@ function serverDetail(text: string, contentType: string | null, secrets: string[
   if (!text || /^\s*</.test(text) || (contentType && contentType.includes('html'))) return '';
   try {
     const parsed = JSON.parse(text) as { message?: unknown; details?: unknown; error?: unknown };
-    const parts = [parsed.message, parsed.error, Array.isArray(parsed.details) ? parsed.details.join('; ') : undefined].filter((p): p is string => typeof p === 'string' && p.length > 0);
+    const parts = [
+      parsed.message,
+      parsed.error,
+      Array.isArray(parsed.details) ? parsed.details.join('; ') : undefined,
+    ].filter((p): p is string => typeof p === 'string' && p.length > 0);
     // Scrub, then cut: a secret straddling the cut would otherwise keep its first part.
     return parts.length ? `: ${redact(parts.join(': '), secrets).slice(0, 200)}` : '';
   } catch {

@@ -5,7 +5,14 @@ export type { Strategy, StrategyContext, RateLimitSpec, ResponseInfo } from './s
 export { readJwtTimes, completeTokenSet, renewAt, EXPIRED_ON_ARRIVAL_FLOOR_MS } from './token-set.js';
 export type { TokenSet, JwtTimes, RefreshAheadOptions, CompleteTokenSetOptions } from './token-set.js';
 export { passwordSource } from './credentials.js';
-export type { Credentials, CredentialsCallback, FixedPassword, PasswordOnDemand, PasswordOptions, PasswordSource } from './credentials.js';
+export type {
+  Credentials,
+  CredentialsCallback,
+  FixedPassword,
+  PasswordOnDemand,
+  PasswordOptions,
+  PasswordSource,
+} from './credentials.js';
 export { memoryTokenStore } from './token-store.js';
 export type { TokenStore, StoredTokens } from './token-store.js';
 export { createAuthHttp, classifyStatus, parseRetryAfter, describeUrl } from './http.js';

@@ -28,7 +28,10 @@ export class OriginPolicy {
   // decisions and compared on each call (a few string comparisons), so that a list changed in place
   // (an origin removed) is never answered from decisions made for its old contents.
   readonly #decisions = new Map<string, boolean>();
-  readonly #decisionsWithExtra = new WeakMap<readonly string[], { entries: readonly string[]; decisions: Map<string, boolean> }>();
+  readonly #decisionsWithExtra = new WeakMap<
+    readonly string[],
+    { entries: readonly string[]; decisions: Map<string, boolean> }
+  >();
 
   /**
    * Whether a request to `url` may carry the token: its origin is listed (or in `extraOrigins`) and it
@@ -54,7 +57,8 @@ export class OriginPolicy {
   #decide(url: string | URL, extraOrigins: readonly string[] | undefined): boolean {
     const u = parse(url);
     if (!u) return false;
-    if (!this.#origins.has(u.origin) && !(extraOrigins && extraOrigins.some((o) => originOf(o) === u.origin))) return false;
+    if (!this.#origins.has(u.origin) && !(extraOrigins && extraOrigins.some((o) => originOf(o) === u.origin)))
+      return false;
     return !this.#matchesAuthEndpoint(u);
   }
 
@@ -65,7 +69,12 @@ export class OriginPolicy {
   }
 
   #matchesAuthEndpoint(u: URL): boolean {
-    for (const e of this.#authEndpoints) if (e.origin === u.origin && (u.pathname === e.path || u.pathname.startsWith(e.path.endsWith('/') ? e.path : `${e.path}/`))) return true;
+    for (const e of this.#authEndpoints)
+      if (
+        e.origin === u.origin &&
+        (u.pathname === e.path || u.pathname.startsWith(e.path.endsWith('/') ? e.path : `${e.path}/`))
+      )
+        return true;
     return false;
   }
 }
@@ -117,8 +126,10 @@ export function httpBaseUrl(baseUrl: unknown, strategy: string): URL {
   } catch {
     throw new ConfigurationError(`${strategy}: baseUrl must be an absolute http(s) URL`, { strategy });
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`${strategy}: baseUrl must use http or https`, { strategy });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigurationError(`${strategy}: baseUrl must use http or https`, { strategy });
   // Credentials in the URL would travel with every request and show up in logs.
-  if (url.username || url.password) throw new ConfigurationError(`${strategy}: baseUrl must not contain credentials`, { strategy });
+  if (url.username || url.password)
+    throw new ConfigurationError(`${strategy}: baseUrl must not contain credentials`, { strategy });
   return url;
 }

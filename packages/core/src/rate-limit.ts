@@ -66,11 +66,15 @@ export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
  * const tokens = await limiter.schedule(() => strategy.login(ctx));
  */
 export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
-  if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
+  if (!(spec.max >= 1) || !(spec.windowMs > 0))
+    throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
   // Made with the first call; every call waits for the same promise, so they reach it in order.
   let made: Promise<BottleneckType> | undefined;
   let bottleneck: BottleneckType | undefined;
-  const limiter = () => (made ??= loadBottleneck().then((B) => (bottleneck = new B({ reservoir: Math.floor(spec.max), maxConcurrent: null, id: spec.key }))));
+  const limiter = () =>
+    (made ??= loadBottleneck().then(
+      (B) => (bottleneck = new B({ reservoir: Math.floor(spec.max), maxConcurrent: null, id: spec.key })),
+    ));
   const pause = new Pause();
   // Permit-return timers keep the process alive only while some call is waiting for a permit, so a
   // script can exit right after its last auth call instead of a window later.
@@ -96,7 +100,11 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
         const check = () => {
           if (out.signal.aborted) return;
           const paused = pause.left();
-          const error = signal?.aborted ? abortReason(signal) : paused > maxPauseMs ? pausedError(spec.key, paused, maxPauseMs) : undefined;
+          const error = signal?.aborted
+            ? abortReason(signal)
+            : paused > maxPauseMs
+              ? pausedError(spec.key, paused, maxPauseMs)
+              : undefined;
           if (!error) return;
           out.abort();
           stopWatching();
@@ -116,23 +124,24 @@ export function slidingWindowLimiter(spec: RateLimitSpec): AuthLimiter {
         limiter()
           .then((b) =>
             b.schedule(async () => {
-            waiting -= 1;
-            if (waiting === 0) setRef(false);
-            try {
-              for (let left = pause.left(); left > 0 && !out.signal.aborted; left = pause.left()) await sleep(left, out.signal);
-            } catch {
-              // gave up while paused
-            }
-            if (out.signal.aborted) return giveBack(0);
-            stopWatching();
-            try {
-              resolve(await call());
-            } catch (error) {
-              reject(error);
-            } finally {
-              giveBack(spec.windowMs);
-            }
-          }),
+              waiting -= 1;
+              if (waiting === 0) setRef(false);
+              try {
+                for (let left = pause.left(); left > 0 && !out.signal.aborted; left = pause.left())
+                  await sleep(left, out.signal);
+              } catch {
+                // gave up while paused
+              }
+              if (out.signal.aborted) return giveBack(0);
+              stopWatching();
+              try {
+                resolve(await call());
+              } catch (error) {
+                reject(error);
+              } finally {
+                giveBack(spec.windowMs);
+              }
+            }),
           )
           .catch(reject);
       });
@@ -171,17 +180,22 @@ class Pause {
  * throw pausedError('acme:alice', 3_600_000, 120_000);
  */
 export function pausedError(key: string, pausedMs: number, maxPauseMs: number): RateLimitedError {
-  return new RateLimitedError(`auth calls for "${key}" are paused for ${Math.ceil(pausedMs)} ms after the server's 429, longer than the ${maxPauseMs} ms this call waits`, {
-    retryAfterMs: Math.ceil(pausedMs),
-    status: undefined,
-  });
+  return new RateLimitedError(
+    `auth calls for "${key}" are paused for ${Math.ceil(pausedMs)} ms after the server's 429, longer than the ${maxPauseMs} ms this call waits`,
+    {
+      retryAfterMs: Math.ceil(pausedMs),
+      status: undefined,
+    },
+  );
 }
 
 // One budget per key, shared by every session of this process that declares it. Kept on globalThis
 // so that two copies of this package in one process (its ESM and CJS builds, say) share it too
 // instead of each granting the full budget.
 const registryKey = Symbol.for('@auth/core:rate-limit-budgets');
-const shared: Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }> = ((globalThis as Record<symbol, unknown>)[registryKey] ??= new Map()) as Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }>;
+const shared: Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }> = ((globalThis as Record<symbol, unknown>)[
+  registryKey
+] ??= new Map()) as Map<string, { spec: RateLimitSpec; limiter: AuthLimiter }>;
 
 /**
  * The default factory: one {@link slidingWindowLimiter} per `spec.key` in this process.

@@ -38,7 +38,8 @@ export function redact(text: string, secrets: Iterable<string | undefined>): str
     long.sort((a, b) => b.length - a.length);
     out = out.replace(new RegExp(long.map(secretPattern).join('|'), 'g'), REDACTED);
   }
-  if (short.length > 0 && new RegExp(short.map(secretPattern).join('|')).test(out.split(REDACTED).join(' '))) return WITHHELD;
+  if (short.length > 0 && new RegExp(short.map(secretPattern).join('|')).test(out.split(REDACTED).join(' ')))
+    return WITHHELD;
   return out;
 }
 
@@ -46,7 +47,20 @@ export function redact(text: string, secrets: Iterable<string | undefined>): str
  * Header names whose values are never credentials; every other header a request carries is treated
  * as one (an API key in `X-Api-Key`, a signature, a tenant secret).
  */
-const PUBLIC_HEADERS = new Set(['accept', 'accept-charset', 'accept-encoding', 'accept-language', 'cache-control', 'connection', 'content-language', 'content-length', 'content-type', 'pragma', 'user-agent', 'x-requested-with']);
+const PUBLIC_HEADERS = new Set([
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'connection',
+  'content-language',
+  'content-length',
+  'content-type',
+  'pragma',
+  'user-agent',
+  'x-requested-with',
+]);
 
 /**
  * Collects the secrets of one request: every header value but the few public ones (with the
@@ -58,7 +72,11 @@ const PUBLIC_HEADERS = new Set(['accept', 'accept-charset', 'accept-encoding', '
  * const secrets = requestSecrets(url, init); // in a custom fetch
  * throw new Error(redact(await res.text(), secrets).slice(0, 200));
  */
-export function requestSecrets(url: string | URL | undefined, init: { headers?: HeadersInit | undefined; body?: unknown } = {}, into: string[] = []): string[] {
+export function requestSecrets(
+  url: string | URL | undefined,
+  init: { headers?: HeadersInit | undefined; body?: unknown } = {},
+  into: string[] = [],
+): string[] {
   if (url !== undefined) urlSecrets(url, into);
   let type = '';
   if (init.headers !== undefined) {

@@ -1,5 +1,15 @@
 import { TimeoutError } from './errors.js';
-import { acquireSlot, rateLimitWait, toLimiter, toRetryPolicy, waitUnlessAborted, type LimiterOption, type RateLimitRetryOptions, type RequestLimiter, type RetryPolicy } from './request-pacing.js';
+import {
+  acquireSlot,
+  rateLimitWait,
+  toLimiter,
+  toRetryPolicy,
+  waitUnlessAborted,
+  type LimiterOption,
+  type RateLimitRetryOptions,
+  type RequestLimiter,
+  type RetryPolicy,
+} from './request-pacing.js';
 import type { AuthSession } from './session.js';
 import { MAX_TIMER_MS } from './sleep.js';
 import type { ResponseInfo } from './strategy.js';
@@ -105,8 +115,18 @@ export class RequestFlow {
   headers(tokens: TokenSet): AuthHeaders {
     if (tokens === this.#lastTokens) return this.#lastAuth;
     const pairs = Object.entries(this.session.authorize(tokens));
-    const clean = pairs.every(([name, value]) => name === name.toLowerCase() && /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value));
-    this.#lastAuth = { pairs, names: pairs.map(([name]) => name), clean, custom: pairs.some(([name]) => name.toLowerCase() !== 'authorization') };
+    const clean = pairs.every(
+      ([name, value]) =>
+        name === name.toLowerCase() &&
+        /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name) &&
+        /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value),
+    );
+    this.#lastAuth = {
+      pairs,
+      names: pairs.map(([name]) => name),
+      clean,
+      custom: pairs.some(([name]) => name.toLowerCase() !== 'authorization'),
+    };
     this.#lastTokens = tokens;
     for (const [name, value] of pairs) {
       this.appliedNames.add(name);
@@ -129,7 +149,9 @@ export class RequestFlow {
   mayNeedVerdict(response: ResponseInfo & { redirected?: boolean }): boolean {
     if (response.redirected === true) return false;
     if (response.status === 429 && this.retry !== undefined) return true;
-    return this.session.strategy.isTokenRejected === undefined ? response.status === 401 : this.session.isTokenRejected(response);
+    return this.session.strategy.isTokenRejected === undefined
+      ? response.status === 401
+      : this.session.isTokenRejected(response);
   }
 
   /** The state of one request, from its first send to its answer. */
@@ -213,7 +235,9 @@ export class RequestRun {
     const limiter = this.#flow.limiter;
     if (!limiter) return new Promise<T>((resolve) => resolve(send()));
     // A send that throws instead of rejecting gives its slot back all the same.
-    return this.within('waiting for the rate limiter', (signal) => acquireSlot(limiter, signal), started).then((release) => new Promise<T>((resolve) => resolve(send())).finally(release));
+    return this.within('waiting for the rate limiter', (signal) => acquireSlot(limiter, signal), started).then(
+      (release) => new Promise<T>((resolve) => resolve(send())).finally(release),
+    );
   }
 
   /**
@@ -240,7 +264,8 @@ export class RequestRun {
       if (ms !== undefined) {
         // A wait the request's own timeout cannot cover ends now, not once the timeout has passed.
         const timeout = this.#timeout();
-        if (timeout > 0 && ms > timeout) return { kind: 'give-up', error: this.#timedOut(`waiting out a Retry-After of ${ms} ms`) };
+        if (timeout > 0 && ms > timeout)
+          return { kind: 'give-up', error: this.#timedOut(`waiting out a Retry-After of ${ms} ms`) };
         return { kind: 'wait', ms };
       }
     }
@@ -264,7 +289,9 @@ export class RequestRun {
         return Promise.reject(verdict.error);
       case 'replay':
         this.replayed = true;
-        return this.within('waiting for a renewed token', (signal) => session.tokenRejected(this.#token, signal && { signal })).then((tokens) => {
+        return this.within('waiting for a renewed token', (signal) =>
+          session.tokenRejected(this.#token, signal && { signal }),
+        ).then((tokens) => {
           this.#next = tokens;
         });
       case 'wait':
@@ -279,7 +306,11 @@ export class RequestRun {
    * first send the host made already (its hot path, with the tokens it gave {@link use}); `discard`
    * frees an answer that is not handed back.
    */
-  async perform<R extends ResponseInfo>(send: (tokens: TokenSet) => Promise<R>, discard: (answer: R) => void, answer?: R): Promise<R> {
+  async perform<R extends ResponseInfo>(
+    send: (tokens: TokenSet) => Promise<R>,
+    discard: (answer: R) => void,
+    answer?: R,
+  ): Promise<R> {
     for (;;) {
       if (answer === undefined) {
         const tokens = this.ready() ?? (await this.waitForToken());
@@ -308,10 +339,13 @@ export class RequestRun {
     const onAbort = () => ctl.abort(signal!.reason);
     if (signal?.aborted) ctl.abort(signal.reason);
     else signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => {
-      expired = true;
-      ctl.abort();
-    }, Math.min(ms, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        expired = true;
+        ctl.abort();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     const done = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -332,7 +366,10 @@ export class RequestRun {
 
   #timedOut(what: string): unknown {
     const ms = this.#timeout();
-    const error = new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, { operation: 'request', timeoutMs: ms });
+    const error = new TimeoutError(`The request's timeout of ${ms} ms ran out while ${what}`, {
+      operation: 'request',
+      timeoutMs: ms,
+    });
     return this.options.timedOut ? this.options.timedOut(error, what) : error;
   }
 
@@ -340,7 +377,6 @@ export class RequestRun {
     return { replayed: this.replayed, rateLimitRetries: this.retries };
   }
 }
-
 
 /**
  * Whether a request body can be sent again (for a redirect or the replay after a rejected token):
@@ -355,7 +391,9 @@ export class RequestRun {
 export function replayableBody(body: unknown): boolean {
   if (body === null || typeof body !== 'object') return true;
   const b = body as { pipe?: unknown; getReader?: unknown; [Symbol.asyncIterator]?: unknown };
-  return typeof b.pipe !== 'function' && typeof b.getReader !== 'function' && typeof b[Symbol.asyncIterator] !== 'function';
+  return (
+    typeof b.pipe !== 'function' && typeof b.getReader !== 'function' && typeof b[Symbol.asyncIterator] !== 'function'
+  );
 }
 
 /**

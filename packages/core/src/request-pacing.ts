@@ -42,7 +42,11 @@ export interface RetryPolicy {
  */
 export function toRetryPolicy(option: RateLimitRetryOptions | false | undefined): RetryPolicy | undefined {
   if (option === false) return undefined;
-  return { retries: option?.retries ?? 2, maxRetryAfterMs: option?.maxRetryAfterMs ?? 30_000, fallbackMs: option?.fallbackMs ?? 1_000 };
+  return {
+    retries: option?.retries ?? 2,
+    maxRetryAfterMs: option?.maxRetryAfterMs ?? 30_000,
+    fallbackMs: option?.fallbackMs ?? 1_000,
+  };
 }
 
 /**
@@ -104,10 +108,12 @@ export function toLimiter(option: LimiterOption | undefined): RequestLimiter | u
   let made: Promise<RequestLimiter> | undefined;
   return {
     // Every call waits for the same promise, so the calls reach Bottleneck in the order they were made.
-    schedule: (fn) => (made ??= loadBottleneck().then((Bottleneck) => new Bottleneck(settings) as RequestLimiter)).then((limiter) => limiter.schedule(fn)),
+    schedule: (fn) =>
+      (made ??= loadBottleneck().then((Bottleneck) => new Bottleneck(settings) as RequestLimiter)).then((limiter) =>
+        limiter.schedule(fn),
+      ),
   };
 }
-
 
 /**
  * Takes a slot of the limiter and resolves with the function that gives it back (idempotent). A

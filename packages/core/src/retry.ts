@@ -28,7 +28,12 @@ export interface RetryOptions {
  * retryDelay(new RateLimitedError(undefined, { retryAfterMs: 5_000 }), 1, {}); // 5000
  * retryDelay(new CredentialsRejectedError(), 1, {}); // undefined: not transient
  */
-export function retryDelay(error: AuthError, attempt: number, opts: RetryOptions, random: () => number = Math.random): number | undefined {
+export function retryDelay(
+  error: AuthError,
+  attempt: number,
+  opts: RetryOptions,
+  random: () => number = Math.random,
+): number | undefined {
   const retries = opts.retries ?? 3;
   if (!error.transient || attempt > retries) return undefined;
   const retryAfterMs = (error as AuthError & { retryAfterMs?: number }).retryAfterMs;

@@ -1,11 +1,33 @@
-import { AbortedError, BadResponseError, ConfigurationError, TokenStoreError, RateLimitedError, isAuthError, type AuthError, type AuthOperation } from './errors.js';
+import {
+  AbortedError,
+  BadResponseError,
+  ConfigurationError,
+  TokenStoreError,
+  RateLimitedError,
+  isAuthError,
+  type AuthError,
+  type AuthOperation,
+} from './errors.js';
 import { Emitter, type AuthEventHandler, type AuthEventName } from './events.js';
 import { createAuthHttp, type FetchLike } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
 import { sharedLimiter, type AuthLimiter, type AuthLimiterFactory } from './rate-limit.js';
 import { retryDelay, type RetryOptions } from './retry.js';
-import { bearer, defaultIsTokenRejected, type RateLimitSpec, type ResponseInfo, type Strategy, type StrategyContext } from './strategy.js';
-import { completeTokenSet, EXPIRED_ON_ARRIVAL_FLOOR_MS, renewAt, type RefreshAheadOptions, type TokenSet } from './token-set.js';
+import {
+  bearer,
+  defaultIsTokenRejected,
+  type RateLimitSpec,
+  type ResponseInfo,
+  type Strategy,
+  type StrategyContext,
+} from './strategy.js';
+import {
+  completeTokenSet,
+  EXPIRED_ON_ARRIVAL_FLOOR_MS,
+  renewAt,
+  type RefreshAheadOptions,
+  type TokenSet,
+} from './token-set.js';
 import { memoryTokenStore, type StoredTokens, type TokenStore } from './token-store.js';
 import { OriginPolicy } from './origins.js';
 import { abortReason, sleep } from './sleep.js';
@@ -162,8 +184,10 @@ class Session implements AuthSession {
   #unsubscribe: (() => void) | undefined;
 
   constructor(strategy: Strategy, options: AuthSessionOptions) {
-    if (!strategy || typeof strategy.login !== 'function' || typeof strategy.name !== 'string') throw new ConfigurationError('createAuthSession needs a strategy with a name and a login() method');
-    if (!Array.isArray(strategy.origins)) throw new ConfigurationError(`strategy ${strategy.name} must list the origins its tokens belong to`);
+    if (!strategy || typeof strategy.login !== 'function' || typeof strategy.name !== 'string')
+      throw new ConfigurationError('createAuthSession needs a strategy with a name and a login() method');
+    if (!Array.isArray(strategy.origins))
+      throw new ConfigurationError(`strategy ${strategy.name} must list the origins its tokens belong to`);
     this.strategy = strategy;
     this.#opts = options;
     this.#store = options.store ?? memoryTokenStore();
@@ -176,8 +200,10 @@ class Session implements AuthSession {
     this.#rateLimit = options.rateLimit === false ? undefined : (options.rateLimit ?? strategy.rateLimit);
     this.#limiter = this.#rateLimit ? (options.limiter ?? sharedLimiter)(this.#rateLimit) : undefined;
     this.#origins = new OriginPolicy(strategy.origins, strategy.authEndpoints ?? []);
-    for (const [name, handler] of Object.entries(options.on ?? {})) if (handler) this.#emitter.on(name as AuthEventName, handler as AuthEventHandler<AuthEventName>);
-    if (options.initialTokens) this.#adopt({ tokens: completeTokenSet(options.initialTokens, this.#now()), generation: 0 }, undefined);
+    for (const [name, handler] of Object.entries(options.on ?? {}))
+      if (handler) this.#emitter.on(name as AuthEventName, handler as AuthEventHandler<AuthEventName>);
+    if (options.initialTokens)
+      this.#adopt({ tokens: completeTokenSet(options.initialTokens, this.#now()), generation: 0 }, undefined);
     // Stores that push changes (another browser tab renewed or logged out): adopt them at once, so
     // this session never keeps sending a token another holder replaced or dropped.
     this.#unsubscribe = this.#store.subscribe?.(this.#key, (value) => this.#onStoreChange(value));
@@ -204,7 +230,8 @@ class Session implements AuthSession {
       if (tokens.expiresAt !== undefined && now < tokens.expiresAt) {
         if (!this.#flight && now >= this.#backgroundRetryAt) {
           this.#renew('auto').promise.catch(() => {
-            this.#backgroundRetryAt = this.#now() + Math.min(30_000, Math.max(1_000, (tokens.expiresAt! - this.#now()) / 4));
+            this.#backgroundRetryAt =
+              this.#now() + Math.min(30_000, Math.max(1_000, (tokens.expiresAt! - this.#now()) / 4));
           });
         }
         return tokens;
@@ -247,7 +274,9 @@ class Session implements AuthSession {
     // and bring the session back in every tab.
     let ran = false;
     try {
-      await this.#store.coordinate(this.#key, (latest) => ((ran = true), this.#end(latest)), { signal: this.#closer.signal });
+      await this.#store.coordinate(this.#key, (latest) => ((ran = true), this.#end(latest)), {
+        signal: this.#closer.signal,
+      });
     } catch (error) {
       if (ran) throw error;
       // No lock to be had (a stuck holder, the store unreachable): log out here all the same.
@@ -257,7 +286,10 @@ class Session implements AuthSession {
 
   /** Revokes where the strategy can and forgets the tokens here and in the store (`latest`: the store's, if newer). */
   async #end(latest: StoredTokens | undefined): Promise<void> {
-    const tokens = latest?.tokens?.accessToken && (latest.generation > this.#generation || !this.#tokens) ? latest.tokens : this.#tokens;
+    const tokens =
+      latest?.tokens?.accessToken && (latest.generation > this.#generation || !this.#tokens)
+        ? latest.tokens
+        : this.#tokens;
     if (latest && latest.generation > this.#generation) this.#generation = latest.generation;
     const revoke = this.strategy.revoke;
     this.#invalidate();
@@ -270,7 +302,12 @@ class Session implements AuthSession {
       await this.#store.delete(this.#key).catch((error: unknown) => {
         throw storeError(error, 'delete', this.strategy.name);
       });
-      this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason: 'logout', expiresAt: undefined });
+      this.#emitter.emit('tokens', {
+        strategy: this.strategy.name,
+        generation: this.#generation,
+        reason: 'logout',
+        expiresAt: undefined,
+      });
       this.#emitter.emit('logout', { strategy: this.strategy.name });
     }
   }
@@ -281,7 +318,8 @@ class Session implements AuthSession {
   }
 
   async importTokens(tokens: TokenSet): Promise<void> {
-    if (!tokens || typeof tokens.accessToken !== 'string' || tokens.accessToken === '') throw new ConfigurationError('importTokens needs a token set with an accessToken');
+    if (!tokens || typeof tokens.accessToken !== 'string' || tokens.accessToken === '')
+      throw new ConfigurationError('importTokens needs a token set with an accessToken');
     await this.#load();
     await this.#commit(completeTokenSet(tokens, this.#now()), 'import', undefined);
   }
@@ -318,7 +356,8 @@ class Session implements AuthSession {
     return (this.#loaded ??= this.#store.get(this.#key).then(
       (stored) => {
         if (stored && stored.generation >= this.#generation && stored.tokens?.accessToken) this.#adopt(stored, 'store');
-        else if (this.#tokens && !stored) void this.#store.set(this.#key, { tokens: this.#tokens, generation: this.#generation }).catch(() => {});
+        else if (this.#tokens && !stored)
+          void this.#store.set(this.#key, { tokens: this.#tokens, generation: this.#generation }).catch(() => {});
       },
       (error: unknown) => {
         this.#loaded = undefined;
@@ -331,14 +370,24 @@ class Session implements AuthSession {
     if (this.#closer.signal.aborted) return;
     if (value) {
       // Without tokens (after a logout), any value is newer: another tab's login after ours.
-      if (value.generation !== this.#writing && (value.generation > this.#generation || !this.#tokens) && value.tokens?.accessToken) this.#adoptFromStore(value);
+      if (
+        value.generation !== this.#writing &&
+        (value.generation > this.#generation || !this.#tokens) &&
+        value.tokens?.accessToken
+      )
+        this.#adoptFromStore(value);
       return;
     }
     // Deleted by another holder (a logout in another tab): forget the tokens, as a logout here would.
     if (this.#writing !== -1 || !this.#tokens) return;
     this.#tokens = undefined;
     this.#invalidate();
-    this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason: 'logout', expiresAt: undefined });
+    this.#emitter.emit('tokens', {
+      strategy: this.strategy.name,
+      generation: this.#generation,
+      reason: 'logout',
+      expiresAt: undefined,
+    });
     this.#emitter.emit('logout', { strategy: this.strategy.name });
   }
 
@@ -360,7 +409,13 @@ class Session implements AuthSession {
     this.#renewAt = renewAt(stored.tokens, this.#opts.refreshAhead);
     this.#cached = Promise.resolve(stored.tokens);
     this.#backgroundRetryAt = 0;
-    if (reason) this.#emitter.emit('tokens', { strategy: this.strategy.name, generation: this.#generation, reason, expiresAt: stored.tokens.expiresAt });
+    if (reason)
+      this.#emitter.emit('tokens', {
+        strategy: this.strategy.name,
+        generation: this.#generation,
+        reason,
+        expiresAt: stored.tokens.expiresAt,
+      });
   }
 
   /** Starts a renewal unless one is in flight: the single-flight point of the session. */
@@ -407,17 +462,27 @@ class Session implements AuthSession {
       }
       const current = this.#tokens;
       const refresh = this.strategy.refresh;
-      if (kind !== 'login' && current?.refreshToken && refresh && !(current.refreshExpiresAt !== undefined && this.#now() >= current.refreshExpiresAt)) {
+      if (
+        kind !== 'login' &&
+        current?.refreshToken &&
+        refresh &&
+        !(current.refreshExpiresAt !== undefined && this.#now() >= current.refreshExpiresAt)
+      ) {
         try {
           const started = this.#now();
           const next = await this.#attempt('refresh', (ctx) => refresh.call(this.strategy, current, ctx));
           // A refresh that returns no refresh token keeps the old one (APIs that do not rotate).
-          const merged: TokenSet = next?.refreshToken ? next : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
+          const merged: TokenSet = next?.refreshToken
+            ? next
+            : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
           return await this.#commit(this.#issued(merged), 'refresh', started, served);
         } catch (error) {
           // isAuthError, not instanceof: a strategy built against another copy of this package throws that copy's errors.
           if (!(isAuthError(error) && error.code === 'REFRESH_REJECTED')) throw error;
-          this.#logger.info('refresh token rejected; logging in again', { strategy: this.strategy.name, status: error.status });
+          this.#logger.info('refresh token rejected; logging in again', {
+            strategy: this.strategy.name,
+            status: error.status,
+          });
         }
       }
       const started = this.#now();
@@ -438,7 +503,10 @@ class Session implements AuthSession {
       onExpiredOnArrival: (byMs) => {
         if (this.#skewLogged) return;
         this.#skewLogged = true;
-        this.#logger.warn(`the token arrived already expired (by ${byMs} ms): the server's clock is behind, or its exp is before its iat; using it for ${EXPIRED_ON_ARRIVAL_FLOOR_MS} ms or until it is rejected`, { strategy: this.strategy.name });
+        this.#logger.warn(
+          `the token arrived already expired (by ${byMs} ms): the server's clock is behind, or its exp is before its iat; using it for ${EXPIRED_ON_ARRIVAL_FLOOR_MS} ms or until it is rejected`,
+          { strategy: this.strategy.name },
+        );
       },
     });
   }
@@ -454,7 +522,10 @@ class Session implements AuthSession {
     served?: () => void,
   ): Promise<TokenSet> {
     if (typeof tokens.accessToken !== 'string' || tokens.accessToken === '') {
-      throw new BadResponseError(`${this.strategy.name}: ${reason} returned no access token`, { operation: reason === 'import' ? 'login' : reason, strategy: this.strategy.name });
+      throw new BadResponseError(`${this.strategy.name}: ${reason} returned no access token`, {
+        operation: reason === 'import' ? 'login' : reason,
+        strategy: this.strategy.name,
+      });
     }
     const generation = this.#generation + 1;
     this.#writing = generation;
@@ -462,7 +533,10 @@ class Session implements AuthSession {
       await this.#store.set(this.#key, { tokens, generation });
     } catch (error) {
       // Losing the new tokens would be worse than not persisting them: keep serving them here.
-      this.#logger.error('token store write failed; tokens kept in memory only', { strategy: this.strategy.name, error: describe(error) });
+      this.#logger.error('token store write failed; tokens kept in memory only', {
+        strategy: this.strategy.name,
+        error: describe(error),
+      });
     }
     this.#writing = -1;
     this.#adopt({ tokens, generation }, undefined);
@@ -471,7 +545,12 @@ class Session implements AuthSession {
     const name = this.strategy.name;
     this.#emitter.emit('tokens', { strategy: name, generation, reason, expiresAt: tokens.expiresAt });
     if (reason !== 'import') {
-      const event = { strategy: name, durationMs: this.#now() - (started ?? this.#now()), generation, expiresAt: tokens.expiresAt };
+      const event = {
+        strategy: name,
+        durationMs: this.#now() - (started ?? this.#now()),
+        generation,
+        expiresAt: tokens.expiresAt,
+      };
       this.#emitter.emit(reason, event);
       this.#logger.debug(`${reason} succeeded`, event);
     }
@@ -482,7 +561,13 @@ class Session implements AuthSession {
   async #attempt<T>(operation: AuthOperation, call: (ctx: StrategyContext) => Promise<T>): Promise<T> {
     const timeoutMs = this.#opts.timeoutMs ?? 15_000;
     const ctx: StrategyContext = {
-      http: createAuthHttp({ fetch: this.#fetch, timeoutMs, strategy: this.strategy.name, signal: this.#closer.signal, now: this.#now }),
+      http: createAuthHttp({
+        fetch: this.#fetch,
+        timeoutMs,
+        strategy: this.strategy.name,
+        signal: this.#closer.signal,
+        now: this.#now,
+      }),
       now: this.#now,
       logger: this.#logger,
       signal: this.#closer.signal,
@@ -508,17 +593,18 @@ class Session implements AuthSession {
         // A call queued behind the limit (a permit returns a window later, a 429 pause) settles as
         // soon as the session is closed or the pause outgrows maxPauseMs, and is then never sent.
         return await untilAborted(
-          this.#limiter.schedule(
-            () => (closed.aborted ? Promise.reject(abortReason(closed)) : send()),
-            { signal: closed, maxPauseMs },
-          ),
+          this.#limiter.schedule(() => (closed.aborted ? Promise.reject(abortReason(closed)) : send()), {
+            signal: closed,
+            maxPauseMs,
+          }),
           closed,
           () => abortReason(closed) as AuthError,
         );
       } catch (raw) {
         const error = toAuthError(raw, operation, this.strategy.name);
         // Refused by the limiter before anything was sent: no new 429 to report or wait out.
-        if (!sent && error.code === 'RATE_LIMITED') throw this.#pausedError(operation, (error as RateLimitedError).retryAfterMs ?? paused);
+        if (!sent && error.code === 'RATE_LIMITED')
+          throw this.#pausedError(operation, (error as RateLimitedError).retryAfterMs ?? paused);
         if (!sent && error.code === 'ABORTED') throw error;
         const wait = retryDelay(error, attempt, retry);
         const retryAfterMs = (error as AuthError & { retryAfterMs?: number }).retryAfterMs;
@@ -527,8 +613,19 @@ class Session implements AuthSession {
           this.#limiter?.pause(pause);
           this.#emitter.emit('rate-limited', { strategy: this.strategy.name, operation, retryAfterMs: pause });
         }
-        this.#emitter.emit('failure', { strategy: this.strategy.name, operation, error, attempt, willRetry: wait !== undefined });
-        this.#logger.warn(`${operation} failed${wait !== undefined ? `; retrying in ${wait} ms` : ''}`, { strategy: this.strategy.name, code: error.code, status: error.status, attempt });
+        this.#emitter.emit('failure', {
+          strategy: this.strategy.name,
+          operation,
+          error,
+          attempt,
+          willRetry: wait !== undefined,
+        });
+        this.#logger.warn(`${operation} failed${wait !== undefined ? `; retrying in ${wait} ms` : ''}`, {
+          strategy: this.strategy.name,
+          code: error.code,
+          status: error.status,
+          attempt,
+        });
         if (wait === undefined) throw error;
         await sleep(wait, closed);
       }
@@ -536,12 +633,15 @@ class Session implements AuthSession {
   }
 
   #pausedError(operation: AuthOperation, pausedMs: number): RateLimitedError {
-    return new RateLimitedError(`${this.strategy.name}: ${operation} is paused for ${Math.ceil(pausedMs)} ms after the server's 429`, {
-      operation,
-      strategy: this.strategy.name,
-      retryAfterMs: Math.ceil(pausedMs),
-      status: undefined,
-    });
+    return new RateLimitedError(
+      `${this.strategy.name}: ${operation} is paused for ${Math.ceil(pausedMs)} ms after the server's 429`,
+      {
+        operation,
+        strategy: this.strategy.name,
+        retryAfterMs: Math.ceil(pausedMs),
+        status: undefined,
+      },
+    );
   }
 
   /** Waits for a shared promise, letting this caller alone give up when its signal fires. */
@@ -557,7 +657,13 @@ class Session implements AuthSession {
       if (this.#cached !== undefined && this.#now() < this.#renewAt) return this.#cached;
       return this.#renew(kind).promise;
     });
-    return signal ? untilAborted(waited, signal, () => new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name })) : waited;
+    return signal
+      ? untilAborted(
+          waited,
+          signal,
+          () => new AbortedError('aborted while waiting for a token', { strategy: this.strategy.name }),
+        )
+      : waited;
   }
 }
 
@@ -578,13 +684,19 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 /** A store that failed with an untyped error (a third-party store): typed here, its message kept short. */
 function storeError(error: unknown, action: 'read' | 'delete', strategy: string): AuthError {
   if (isAuthError(error)) return error;
-  return new TokenStoreError(`the token store failed to ${action} the tokens (${error instanceof Error ? error.name : typeof error})`, { strategy, cause: error });
+  return new TokenStoreError(
+    `the token store failed to ${action} the tokens (${error instanceof Error ? error.name : typeof error})`,
+    { strategy, cause: error },
+  );
 }
 
 function toAuthError(raw: unknown, operation: AuthOperation, strategy: string): AuthError {
   if (isAuthError(raw)) return raw;
   // A strategy that threw something untyped (a bug, or an unexpected body shape it did not check).
-  return new BadResponseError(`${strategy}: ${operation} failed unexpectedly (${raw instanceof Error ? raw.name : typeof raw})`, { operation, strategy, cause: raw });
+  return new BadResponseError(
+    `${strategy}: ${operation} failed unexpectedly (${raw instanceof Error ? raw.name : typeof raw})`,
+    { operation, strategy, cause: raw },
+  );
 }
 
 /**

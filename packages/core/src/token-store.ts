@@ -33,7 +33,11 @@ export interface TokenStore {
    * tokens for `key` at a time. `renew` gets the newest stored value, so a holder that waited can
    * use what another one obtained instead of renewing again. Stores without it renew per process.
    */
-  coordinate?<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>;
+  coordinate?<T>(
+    key: string,
+    renew: (latest: StoredTokens | undefined) => Promise<T>,
+    opts?: { signal?: AbortSignal },
+  ): Promise<T>;
   /**
    * Optional: call `listener` whenever the value of `key` changes, with the new value (`undefined`
    * once deleted), including changes made by other holders (another browser tab). A session

@@ -34,7 +34,9 @@ export async function startAcme(opts: AcmeOptions = {}) {
     const now = Math.floor(Date.now() / 1000);
     const exp = now + (opts.ttlSec ?? 3600);
     const id = randomBytes(8).toString('hex');
-    const times = opts.jwtTimes ? opts.jwtTimes(now, opts.ttlSec ?? 3600) : { iat: now, ...(opts.withExp === false ? {} : { exp }) };
+    const times = opts.jwtTimes
+      ? opts.jwtTimes(now, opts.ttlSec ?? 3600)
+      : { iat: now, ...(opts.withExp === false ? {} : { exp }) };
     const token = opts.jwt === false ? `opaque-${id}` : jwt({ sub: user, ...times, jti: id });
     access.set(token, { user, exp: exp * 1000 });
     const rt = `rt-${randomBytes(12).toString('hex')}`;
@@ -44,14 +46,20 @@ export async function startAcme(opts: AcmeOptions = {}) {
 
   const running = await listen(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const endpoint: AcmeEndpoint = url.pathname === '/auth/login' ? 'login' : url.pathname === '/auth/refresh' ? 'refresh' : 'api';
+    const endpoint: AcmeEndpoint =
+      url.pathname === '/auth/login' ? 'login' : url.pathname === '/auth/refresh' ? 'refresh' : 'api';
     if (await faults.apply(endpoint, res)) return;
     if (endpoint !== 'api') {
       if (opts.authDelayMs) await new Promise((r) => setTimeout(r, opts.authDelayMs));
       const now = Date.now();
       if (opts.rateLimit && window.countRecent(now) >= opts.rateLimit.max) {
         counters.tooMany += 1;
-        return sendJson(res, 429, { message: 'Too many requests' }, { 'retry-after': String(Math.ceil(window.msUntilFree(now, opts.rateLimit.max) / 1000)) });
+        return sendJson(
+          res,
+          429,
+          { message: 'Too many requests' },
+          { 'retry-after': String(Math.ceil(window.msUntilFree(now, opts.rateLimit.max) / 1000)) },
+        );
       }
       window.record(now);
       let body: Record<string, unknown>;
@@ -64,7 +72,8 @@ export async function startAcme(opts: AcmeOptions = {}) {
         counters.logins += 1;
         const user = String(body.username);
         // Echoes the password back, as a badly behaved server might: the client must not repeat it.
-        if (users.get(user) !== body.password) return sendJson(res, 401, { message: `Bad credentials for ${user} with password ${String(body.password)}` });
+        if (users.get(user) !== body.password)
+          return sendJson(res, 401, { message: `Bad credentials for ${user} with password ${String(body.password)}` });
         return sendJson(res, 200, issue(user));
       }
       counters.refreshes += 1;

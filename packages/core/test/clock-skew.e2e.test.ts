@@ -21,7 +21,9 @@ function capturingLogger() {
 async function sevenRequests(jwtTimes: AcmeOptions['jwtTimes']) {
   acme = await startAcme({ ttlSec: 300, jwtTimes });
   const { logger, warnings } = capturingLogger();
-  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), { logger });
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), {
+    logger,
+  });
   const statuses: number[] = [];
   for (let i = 0; i < 7; i += 1) {
     const tokens = await sess.getToken();

@@ -28,7 +28,9 @@ export function loadCjsCore(): Core {
       execFileSync('npx', ['--no-install', 'tsup'], { cwd: coreDir, stdio: 'pipe', timeout: 240_000 });
     } catch (error) {
       const detail = String((error as { stderr?: unknown }).stderr ?? error).slice(-2_000);
-      throw new Error(`the dual-package test needs the CommonJS build of @auth/core (${cjsEntry}); building it failed. Run \`npx -y pnpm@10.34.9 --filter @auth/core build\`.\n${detail}`);
+      throw new Error(
+        `the dual-package test needs the CommonJS build of @auth/core (${cjsEntry}); building it failed. Run \`npx -y pnpm@10.34.9 --filter @auth/core build\`.\n${detail}`,
+      );
     }
   }
   return createRequire(import.meta.url)(cjsEntry) as Core;

@@ -21,17 +21,35 @@ afterAll(() => acme?.close());
 /** The acme strategy as a package built against the other copy would write it: that copy's `createAuthHttp`, hence its errors. */
 function foreignAcme(password: string): Strategy {
   const url = (path: string) => `${acme.url}${path}`;
-  const http = (ctx: StrategyContext) => cjs.createAuthHttp({ fetch: (i, init) => fetch(i, init), timeoutMs: 5_000, strategy: 'foreign-acme', now: ctx.now, signal: ctx.signal });
-  const toTokens = (body: { token?: unknown; refresh_token?: unknown }) => ({ accessToken: String(body.token), refreshToken: String(body.refresh_token) });
+  const http = (ctx: StrategyContext) =>
+    cjs.createAuthHttp({
+      fetch: (i, init) => fetch(i, init),
+      timeoutMs: 5_000,
+      strategy: 'foreign-acme',
+      now: ctx.now,
+      signal: ctx.signal,
+    });
+  const toTokens = (body: { token?: unknown; refresh_token?: unknown }) => ({
+    accessToken: String(body.token),
+    refreshToken: String(body.refresh_token),
+  });
   return {
     name: 'foreign-acme',
     origins: [acme.url],
     async login(ctx) {
-      const { body } = await http(ctx)<{ token?: unknown }>({ operation: 'login', url: url('/auth/login'), json: { username: 'alice', password } });
+      const { body } = await http(ctx)<{ token?: unknown }>({
+        operation: 'login',
+        url: url('/auth/login'),
+        json: { username: 'alice', password },
+      });
       return toTokens(body);
     },
     async refresh(tokens, ctx) {
-      const { body } = await http(ctx)<{ token?: unknown }>({ operation: 'refresh', url: url('/auth/refresh'), json: { refresh_token: tokens.refreshToken } });
+      const { body } = await http(ctx)<{ token?: unknown }>({
+        operation: 'refresh',
+        url: url('/auth/refresh'),
+        json: { refresh_token: tokens.refreshToken },
+      });
       return toTokens(body);
     },
   };
@@ -40,7 +58,18 @@ function foreignAcme(password: string): Strategy {
 describe('two copies of @auth/core in one process (issue 11, item 9)', () => {
   it('really are two copies, and isAuthError recognises every error class of the other one', () => {
     expect(cjs.AuthError).not.toBe(esm.AuthError);
-    const classes = ['CredentialsRejectedError', 'RefreshRejectedError', 'RateLimitedError', 'NetworkError', 'TimeoutError', 'ServerError', 'BadResponseError', 'AbortedError', 'TokenRejectedError', 'TokenStoreError'] as const;
+    const classes = [
+      'CredentialsRejectedError',
+      'RefreshRejectedError',
+      'RateLimitedError',
+      'NetworkError',
+      'TimeoutError',
+      'ServerError',
+      'BadResponseError',
+      'AbortedError',
+      'TokenRejectedError',
+      'TokenStoreError',
+    ] as const;
     for (const name of classes) {
       const foreign = new cjs[name]();
       expect(foreign).not.toBeInstanceOf(esm.AuthError);
@@ -78,13 +107,19 @@ describe('two copies of @auth/core in one process (issue 11, item 9)', () => {
 
     const logins = acme.counters.logins;
     acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 503, body: { message: 'down' } }, times: 1 });
-    const retried = createAuthSession(foreignAcme(acme.password), { retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+    const retried = createAuthSession(foreignAcme(acme.password), {
+      retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+    });
     // Transient: retried once, then the login succeeds (a BAD_RESPONSE would not be retried).
     await retried.getToken();
     expect(acme.counters.logins).toBe(logins + 1);
     retried.close();
 
-    acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429, body: { message: 'slow down' }, headers: { 'retry-after': '7' } }, times: 1 });
+    acme.faults.add({
+      endpoint: 'login',
+      fault: { kind: 'status', status: 429, body: { message: 'slow down' }, headers: { 'retry-after': '7' } },
+      times: 1,
+    });
     const limited = createAuthSession(foreignAcme(acme.password), { retry: { retries: 0 } });
     const error = await failure(limited.getToken());
     expect(error.code).toBe('RATE_LIMITED');

@@ -1,6 +1,14 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AuthError, CredentialsRejectedError, RateLimitedError, createAuthHttp, isAuthError, parseRetryAfter, classifyStatus } from '@auth/core';
+import {
+  AuthError,
+  CredentialsRejectedError,
+  RateLimitedError,
+  createAuthHttp,
+  isAuthError,
+  parseRetryAfter,
+  classifyStatus,
+} from '@auth/core';
 import { listen, sendJson } from '@auth/testing';
 
 describe('AuthError', () => {
@@ -15,7 +23,11 @@ describe('AuthError', () => {
     expect(JSON.stringify(e)).not.toContain('abc.def.ghi');
     expect(inspect(e)).not.toContain('abc.def.ghi');
     expect(inspect(e)).toContain('CREDENTIALS_REJECTED');
-    expect(new RateLimitedError(undefined, { retryAfterMs: 5 }).toJSON()).toMatchObject({ code: 'RATE_LIMITED', status: 429, retryAfterMs: 5 });
+    expect(new RateLimitedError(undefined, { retryAfterMs: 5 }).toJSON()).toMatchObject({
+      code: 'RATE_LIMITED',
+      status: 429,
+      retryAfterMs: 5,
+    });
   });
 });
 
@@ -47,13 +59,24 @@ describe('createAuthHttp against a real server', () => {
       sendJson(res, 401, { message: `Bad credentials: hunter2-secret and token abc-refresh-999` });
     });
     try {
-      const http = createAuthHttp({ fetch: (i, init) => fetch(i, init), timeoutMs: 2000, strategy: 't', now: Date.now });
-      const e = (await http({ operation: 'login', url: `${server.url}/login`, json: { username: 'u', password: 'hunter2-secret', refresh: 'abc-refresh-999' } }).catch((x: unknown) => x)) as AuthError;
+      const http = createAuthHttp({
+        fetch: (i, init) => fetch(i, init),
+        timeoutMs: 2000,
+        strategy: 't',
+        now: Date.now,
+      });
+      const e = (await http({
+        operation: 'login',
+        url: `${server.url}/login`,
+        json: { username: 'u', password: 'hunter2-secret', refresh: 'abc-refresh-999' },
+      }).catch((x: unknown) => x)) as AuthError;
       expect(e.code).toBe('CREDENTIALS_REJECTED');
       expect(e.message).not.toContain('hunter2-secret');
       expect(e.message).not.toContain('abc-refresh-999');
       expect(e.message).toContain('Bad credentials');
-      const r = (await http({ operation: 'login', url: `${server.url}/redirect`, json: {} }).catch((x: unknown) => x)) as AuthError;
+      const r = (await http({ operation: 'login', url: `${server.url}/redirect`, json: {} }).catch(
+        (x: unknown) => x,
+      )) as AuthError;
       expect(r.code).toBe('CONFIGURATION');
       expect(r.status).toBe(302);
     } finally {

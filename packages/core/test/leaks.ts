@@ -14,9 +14,16 @@ const lowerHex = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase(
  */
 export function encodings(secret: string, opts: { base64?: boolean } = {}): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
-  const forms = [secret, json, json.replace(/\//g, '\\/'), encodeURIComponent(secret), new URLSearchParams({ v: secret }).toString().slice(2)];
+  const forms = [
+    secret,
+    json,
+    json.replace(/\//g, '\\/'),
+    encodeURIComponent(secret),
+    new URLSearchParams({ v: secret }).toString().slice(2),
+  ];
   forms.push(...forms.slice(3).map(lowerHex));
-  if (opts.base64 !== false) forms.push(Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'));
+  if (opts.base64 !== false)
+    forms.push(Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'));
   return [...new Set(forms)];
 }
 
@@ -31,7 +38,9 @@ export function expectNoLeak(text: string, secrets: readonly string[], label = '
       for (let i = 0; i + width <= form.length; i += 1) {
         const window = form.slice(i, i + width);
         if (text.includes(window)) {
-          expect.fail(`${label} leaks ${JSON.stringify(window)} of ${JSON.stringify(form)}:\n${text.slice(Math.max(0, text.indexOf(window) - 120), text.indexOf(window) + 120)}`);
+          expect.fail(
+            `${label} leaks ${JSON.stringify(window)} of ${JSON.stringify(form)}:\n${text.slice(Math.max(0, text.indexOf(window) - 120), text.indexOf(window) + 120)}`,
+          );
         }
       }
     }
@@ -49,7 +58,8 @@ export function dump(value: unknown): string {
   const walk = (v: unknown, depth: number): void => {
     if (depth > 12) return;
     if (typeof v === 'string') return void out.push(v);
-    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'symbol') return void out.push(String(v));
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'symbol')
+      return void out.push(String(v));
     if (typeof v === 'function' || v === null || v === undefined || typeof v !== 'object') return;
     if (seen.has(v)) return;
     seen.add(v);
@@ -60,8 +70,10 @@ export function dump(value: unknown): string {
     }
     out.push(inspect(v, { depth: 8, showHidden: true }));
     if (v instanceof Error) out.push(String(v), v.message, v.stack ?? '');
-    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') walk((v as { toJSON(): unknown }).toJSON(), depth + 1);
-    if (v instanceof Map || v instanceof Set || v instanceof Headers || v instanceof URLSearchParams) for (const e of (v as Iterable<unknown>)) walk(e, depth + 1);
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+      walk((v as { toJSON(): unknown }).toJSON(), depth + 1);
+    if (v instanceof Map || v instanceof Set || v instanceof Headers || v instanceof URLSearchParams)
+      for (const e of v as Iterable<unknown>) walk(e, depth + 1);
     for (const key of Reflect.ownKeys(v)) {
       out.push(String(key));
       try {
@@ -70,7 +82,8 @@ export function dump(value: unknown): string {
         // a throwing getter exposes nothing
       }
     }
-    if (v instanceof Error && !Object.prototype.hasOwnProperty.call(v, 'cause')) walk((v as { cause?: unknown }).cause, depth + 1);
+    if (v instanceof Error && !Object.prototype.hasOwnProperty.call(v, 'cause'))
+      walk((v as { cause?: unknown }).cause, depth + 1);
   };
   walk(value, 0);
   return out.join('\n');
@@ -79,7 +92,10 @@ export function dump(value: unknown): string {
 /** A logger that keeps every call's arguments. */
 export function capturingLogger() {
   const calls: { level: string; args: unknown[] }[] = [];
-  const at = (level: string) => (...args: unknown[]) => void calls.push({ level, args });
+  const at =
+    (level: string) =>
+    (...args: unknown[]) =>
+      void calls.push({ level, args });
   return { calls, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
 }
 

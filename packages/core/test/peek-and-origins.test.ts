@@ -11,7 +11,9 @@ afterAll(() => acme.close());
 
 it('peekToken gives the cached token only while it needs no renewal, and never a rejected one', async () => {
   let now = Date.now();
-  const session = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), { now: () => now });
+  const session = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), {
+    now: () => now,
+  });
   expect(session.peekToken()).toBeUndefined();
   const first = await session.getToken();
   expect(session.peekToken()).toBe(first);

@@ -14,7 +14,15 @@ describe('slidingWindowLimiter', () => {
         }),
       ),
     );
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual([0, 'rejected', 2, 3, 4, 5, 6]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual([
+      0,
+      'rejected',
+      2,
+      3,
+      4,
+      5,
+      6,
+    ]);
     expect(started.map((s) => s.i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     // A permit comes back one full window after its call finished: the 3rd call starts a window after the 1st.
     for (let k = 2; k < started.length; k += 1) expect(started[k]!.at - started[k - 2]!.at).toBeGreaterThanOrEqual(149);

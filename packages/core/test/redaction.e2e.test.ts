@@ -5,7 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthHttp, createAuthSession, redact, type AuthError, type AuthEventName, type AuthRequest, type FetchLike } from '@auth/core';
+import {
+  createAuthHttp,
+  createAuthSession,
+  redact,
+  type AuthError,
+  type AuthEventName,
+  type AuthRequest,
+  type FetchLike,
+} from '@auth/core';
 import { listen, readBody, sendHtml, sendJson, type RunningServer } from '@auth/testing';
 import { capturingLogger, dump, encodings, expectNoLeak, failure } from './leaks.js';
 
@@ -25,7 +33,18 @@ const QUERY_SECRET = `qs-${rnd()}/+ x`;
 const PIN = 987_654_321;
 /** Known to the server, never sent: only the strategy's `secrets` option can keep it out. */
 const SERVER_KNOWN = `sk-${rnd()}`;
-const ALL = [String(PIN), PASSWORD, CLIENT_SECRET, NESTED, API_KEY, HEADER_SECRET, BASIC_PASS, BASIC_TOKEN, QUERY_SECRET, SERVER_KNOWN];
+const ALL = [
+  String(PIN),
+  PASSWORD,
+  CLIENT_SECRET,
+  NESTED,
+  API_KEY,
+  HEADER_SECRET,
+  BASIC_PASS,
+  BASIC_TOKEN,
+  QUERY_SECRET,
+  SERVER_KNOWN,
+];
 
 const PARTS = ['body', 'json', 'uri', 'form', 'headers', 'basic', 'url', 'known'] as const;
 type Part = (typeof PARTS)[number];
@@ -39,7 +58,11 @@ function strings(v: unknown, into: string[] = []): string[] {
 /** What a badly behaved server says back: the request, raw and re-encoded in several ways. */
 function echoParts(req: IncomingMessage, body: string): Record<Part, string> {
   const type = req.headers['content-type'] ?? '';
-  const fields = type.includes('json') ? strings(JSON.parse(body)) : type.includes('urlencoded') ? [...new URLSearchParams(body).values()] : [];
+  const fields = type.includes('json')
+    ? strings(JSON.parse(body))
+    : type.includes('urlencoded')
+      ? [...new URLSearchParams(body).values()]
+      : [];
   for (const v of Object.values(req.headers)) if (typeof v === 'string') fields.push(v);
   const auth = req.headers.authorization ?? '';
   return {
@@ -62,12 +85,16 @@ beforeAll(async () => {
     const [, , status, kind, pad, lead] = new URL(req.url ?? '/', 'http://x').pathname.split('/');
     const body = await readBody(req);
     if (req.url?.startsWith('/short/')) {
-      const text = req.url.includes('mention') ? `Bad credentials for ${String((JSON.parse(body) as { username: string }).username)}; pin ${String(req.headers['x-pin'])}` : 'Bad credentials';
+      const text = req.url.includes('mention')
+        ? `Bad credentials for ${String((JSON.parse(body) as { username: string }).username)}; pin ${String(req.headers['x-pin'])}`
+        : 'Bad credentials';
       return sendJson(res, 401, { message: text });
     }
     const parts = echoParts(req, body);
     const first = parts[lead as Part];
-    const rest = Object.values(parts).filter((p) => p !== first).join(' | ');
+    const rest = Object.values(parts)
+      .filter((p) => p !== first)
+      .join(' | ');
     const text = `${'x'.repeat(Number(pad))}${first} | ${rest}`;
     if (kind === 'html') return sendHtml(res, Number(status), `<html><body><pre>${text}</pre></body></html>`);
     sendJson(res, Number(status), { message: text, error: rest, details: [first, rest] });
@@ -80,16 +107,37 @@ function request(path: string, body: 'json' | 'form', operation: AuthRequest['op
   const url = `${server.url}${path}?api_key=${encodeURIComponent(QUERY_SECRET)}`;
   const headers = { 'x-api-key': API_KEY, 'X-Client-Secret': HEADER_SECRET, authorization: basic };
   const secrets = [SERVER_KNOWN];
-  if (body === 'json') return { operation, url, headers, secrets, json: { username: 'alice-user', password: PASSWORD, nested: { list: [NESTED, PIN] } } };
-  return { operation, url, headers, secrets, form: { client_id: BASIC_USER, client_secret: CLIENT_SECRET, grant_type: 'client_credentials' } };
+  if (body === 'json')
+    return {
+      operation,
+      url,
+      headers,
+      secrets,
+      json: { username: 'alice-user', password: PASSWORD, nested: { list: [NESTED, PIN] } },
+    };
+  return {
+    operation,
+    url,
+    headers,
+    secrets,
+    form: { client_id: BASIC_USER, client_secret: CLIENT_SECRET, grant_type: 'client_credentials' },
+  };
 }
 
 const plainFetch: FetchLike = (input, init) => fetch(input, init);
-const http = (fetchLike: FetchLike = plainFetch, timeoutMs = 5_000) => createAuthHttp({ fetch: fetchLike, timeoutMs, strategy: 'echo', now: Date.now });
+const http = (fetchLike: FetchLike = plainFetch, timeoutMs = 5_000) =>
+  createAuthHttp({ fetch: fetchLike, timeoutMs, strategy: 'echo', now: Date.now });
 
 /** Every view of the error the issue lists, plus the deep dump. */
 function views(e: AuthError): string {
-  return [e.message, JSON.stringify(e.toJSON()), JSON.stringify(e), String(e), dump(e), dump((e as { cause?: unknown }).cause)].join('\n');
+  return [
+    e.message,
+    JSON.stringify(e.toJSON()),
+    JSON.stringify(e),
+    String(e),
+    dump(e),
+    dump((e as { cause?: unknown }).cause),
+  ].join('\n');
 }
 
 describe('the echo server really echoes every secret in every encoding (the tests below are not vacuous)', () => {
@@ -97,12 +145,16 @@ describe('the echo server really echoes every secret in every encoding (the test
     const req = request('/echo/401/json/0/body', body);
     const res = await fetch(req.url, {
       method: 'POST',
-      headers: { ...req.headers, 'content-type': body === 'json' ? 'application/json' : 'application/x-www-form-urlencoded' },
+      headers: {
+        ...req.headers,
+        'content-type': body === 'json' ? 'application/json' : 'application/x-www-form-urlencoded',
+      },
       body: body === 'json' ? JSON.stringify(req.json) : new URLSearchParams(req.form).toString(),
     });
     const text = ((await res.json()) as { message: string }).message;
     const sent = body === 'json' ? [PASSWORD, NESTED] : [CLIENT_SECRET];
-    for (const s of [...sent, API_KEY, HEADER_SECRET, BASIC_PASS, QUERY_SECRET, SERVER_KNOWN]) expect(() => expectNoLeak(text, [s])).toThrow();
+    for (const s of [...sent, API_KEY, HEADER_SECRET, BASIC_PASS, QUERY_SECRET, SERVER_KNOWN])
+      expect(() => expectNoLeak(text, [s])).toThrow();
     // the encoded forms, not only the raw one
     if (body === 'json') expect(text).toContain(JSON.stringify(PASSWORD).slice(1, -1));
     else expect(text).toContain(new URLSearchParams({ v: CLIENT_SECRET }).toString().slice(2));
@@ -122,25 +174,28 @@ describe('createAuthHttp scrubs every credential of the request from server text
     [500, 'login', 'SERVER_ERROR'],
     [503, 'refresh', 'SERVER_ERROR'],
     [429, 'login', 'RATE_LIMITED'],
-  ] as const)('HTTP %i on %s → %s: JSON and HTML, JSON and form bodies, the secret before, across and after the old 200-character cut', async (status, operation, code) => {
-    let withText = 0;
-    for (const kind of ['json', 'html']) {
-      for (const body of ['json', 'form'] as const) {
-        for (const part of PARTS) {
-          for (const pad of kind === 'json' ? pads : [0]) {
-            const e = await failure(http()(request(`/echo/${status}/${kind}/${pad}/${part}`, body, operation)));
-            expect(e.code).toBe(code);
-            expect(e.status).toBe(status);
-            expectNoLeak(views(e), ALL, `${status} ${kind} ${body} ${part} pad ${pad}`);
-            if (e.message.includes('xxxxxxxx')) withText += 1;
-            expect(e.message).not.toContain('withheld');
+  ] as const)(
+    'HTTP %i on %s → %s: JSON and HTML, JSON and form bodies, the secret before, across and after the old 200-character cut',
+    async (status, operation, code) => {
+      let withText = 0;
+      for (const kind of ['json', 'html']) {
+        for (const body of ['json', 'form'] as const) {
+          for (const part of PARTS) {
+            for (const pad of kind === 'json' ? pads : [0]) {
+              const e = await failure(http()(request(`/echo/${status}/${kind}/${pad}/${part}`, body, operation)));
+              expect(e.code).toBe(code);
+              expect(e.status).toBe(status);
+              expectNoLeak(views(e), ALL, `${status} ${kind} ${body} ${part} pad ${pad}`);
+              if (e.message.includes('xxxxxxxx')) withText += 1;
+              expect(e.message).not.toContain('withheld');
+            }
           }
         }
       }
-    }
-    // Server text still reaches the message where the status carries it (all but 429).
-    if (status !== 429) expect(withText).toBeGreaterThan(0);
-  });
+      // Server text still reaches the message where the status carries it (all but 429).
+      if (status !== 429) expect(withText).toBeGreaterThan(0);
+    },
+  );
 
   it('a strategy marks values the request did not carry as secret with `secrets`', async () => {
     const req = request('/echo/401/json/0/known', 'json');
@@ -161,7 +216,11 @@ describe('createAuthHttp scrubs every credential of the request from server text
       throw new TypeError('fetch failed', { cause: new Error(`socket closed after ${text}`) });
     };
     const hanging: FetchLike = (_input, init) =>
-      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(new Error(`aborted while sending ${String(init.body)} with ${JSON.stringify(init.headers)}`))));
+      new Promise((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () =>
+          reject(new Error(`aborted while sending ${String(init.body)} with ${JSON.stringify(init.headers)}`)),
+        ),
+      );
     for (const body of ['json', 'form'] as const) {
       for (const part of PARTS) {
         for (const pad of [0, 150, 185, 195]) {
@@ -196,7 +255,8 @@ describe('createAuthHttp scrubs every credential of the request from server text
         {
           name: 'echo',
           origins: [server.url],
-          login: ({ http: h }) => h(request(`/echo/${status}/json/${pad}/${part}`, body)).then(() => ({ accessToken: 'never' })),
+          login: ({ http: h }) =>
+            h(request(`/echo/${status}/json/${pad}/${part}`, body)).then(() => ({ accessToken: 'never' })),
         },
         { logger, on, retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2, rateLimitedFallbackMs: 1 } },
       );
@@ -217,7 +277,12 @@ describe('createAuthHttp scrubs every credential of the request from server text
 
 describe('secrets too short to scrub (issue 11, item 4c)', () => {
   it('server text that could contain a short credential is left out, and the message says so', async () => {
-    const req: AuthRequest = { operation: 'login', url: `${server.url}/short/mention`, json: { username: 'zq', password: PASSWORD }, headers: { 'x-pin': '7k' } };
+    const req: AuthRequest = {
+      operation: 'login',
+      url: `${server.url}/short/mention`,
+      json: { username: 'zq', password: PASSWORD },
+      headers: { 'x-pin': '7k' },
+    };
     const e = await failure(http()(req));
     expect(e.code).toBe('CREDENTIALS_REJECTED');
     for (const view of [e.message, JSON.stringify(e), String(e)]) {
@@ -229,13 +294,21 @@ describe('secrets too short to scrub (issue 11, item 4c)', () => {
   });
 
   it('server text that cannot contain it is kept', async () => {
-    const e = await failure(http()({ operation: 'login', url: `${server.url}/short/plain`, json: { username: 'zq', password: PASSWORD }, headers: { 'x-pin': '7k' } }));
+    const e = await failure(
+      http()({
+        operation: 'login',
+        url: `${server.url}/short/plain`,
+        json: { username: 'zq', password: PASSWORD },
+        headers: { 'x-pin': '7k' },
+      }),
+    );
     expect(e.message).toContain('Bad credentials');
     expect(e.message).not.toContain('withheld');
   });
 
   it('redact() itself: encoded forms are replaced, a short secret withholds the whole text', () => {
-    for (const form of encodings(PASSWORD, { base64: false })) expect(redact(`said ${form} twice: ${form}.`, [PASSWORD])).toBe('said [redacted] twice: [redacted].');
+    for (const form of encodings(PASSWORD, { base64: false }))
+      expect(redact(`said ${form} twice: ${form}.`, [PASSWORD])).toBe('said [redacted] twice: [redacted].');
     expect(redact('user ab is unknown', ['ab'])).not.toContain('ab');
     expect(redact('user ab is unknown', ['ab'])).toContain('withheld');
     expect(redact('no such user', ['ab', undefined, ''])).toBe('no such user');

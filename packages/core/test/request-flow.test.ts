@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { absoluteUrl, createAuthSession, hidesManualRedirects, isAuthError, replayableBody, RequestFlow } from '@auth/core';
+import {
+  absoluteUrl,
+  createAuthSession,
+  hidesManualRedirects,
+  isAuthError,
+  replayableBody,
+  RequestFlow,
+} from '@auth/core';
 import type { AuthSession, RequestRun } from '@auth/core';
 import { startAcme, type Acme } from './acme-server.js';
 import { acmeStrategy } from './acme-strategy.js';
@@ -12,11 +19,15 @@ beforeAll(async () => {
 });
 afterAll(() => acme.close());
 
-const sessionFor = (): AuthSession => createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }));
+const sessionFor = (): AuthSession =>
+  createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }));
 
 /** One request the way the fetch adapter sends it: the run's loop (token, limiter, send, verdicts until one is handed back). */
 function request(flow: RequestFlow, run: RequestRun, url: string): Promise<Response> {
-  return run.perform((tokens) => fetch(url, { headers: Object.fromEntries(run.use(tokens).pairs) }), (r) => void r.body?.cancel());
+  return run.perform(
+    (tokens) => fetch(url, { headers: Object.fromEntries(run.use(tokens).pairs) }),
+    (r) => void r.body?.cancel(),
+  );
 }
 
 describe('RequestFlow', () => {
@@ -73,7 +84,11 @@ describe('RequestFlow', () => {
   it('a 429 is waited out (bounded) and sent again; a Retry-After beyond the timeout gives up at once', async () => {
     const session = sessionFor();
     const flow = new RequestFlow(session, { retryRateLimited: { retries: 1 } });
-    acme.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, times: 2 });
+    acme.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } },
+      times: 2,
+    });
     const run = flow.start();
     const response = await request(flow, run, `${acme.url}/api/items`);
     expect(response.status).toBe(429);
@@ -82,7 +97,9 @@ describe('RequestFlow', () => {
     const verdict = bounded.verdict({ status: 429, headers: { get: () => '5' } });
     expect(verdict.kind).toBe('give-up');
     await expect(bounded.proceed(verdict)).rejects.toThrow('500: waiting out a Retry-After of 5000 ms');
-    expect(new RequestFlow(session, { retryRateLimited: false }).start().verdict({ status: 429 }).kind).toBe('hand-back');
+    expect(new RequestFlow(session, { retryRateLimited: false }).start().verdict({ status: 429 }).kind).toBe(
+      'hand-back',
+    );
   });
 
   it('redirect chains: once a hop may not carry the token, no later hop does, and the answer is handed back', async () => {
@@ -144,7 +161,10 @@ describe('RequestFlow', () => {
     expect(first.status).toBe(401);
     const sent: string[] = [];
     const discarded: number[] = [];
-    const send = (t: { accessToken: string }) => (sent.push(t.accessToken), fetch(`${acme.url}/api/items`, { headers: Object.fromEntries(run.use(t as never).pairs) }));
+    const send = (t: { accessToken: string }) => (
+      sent.push(t.accessToken),
+      fetch(`${acme.url}/api/items`, { headers: Object.fromEntries(run.use(t as never).pairs) })
+    );
     const answer = await run.perform(send, (r) => discarded.push(r.status), first);
     expect(answer.status).toBe(200);
     expect(discarded).toEqual([401]);
@@ -156,11 +176,22 @@ describe('RequestFlow', () => {
 
   it('replayableBody: anything but a stream; absoluteUrl and hidesManualRedirects outside a browser', async () => {
     const { Readable } = await import('node:stream');
-    for (const body of [undefined, null, 'a', new Uint8Array(1), new ArrayBuffer(1), new Blob(['a']), new FormData(), new URLSearchParams('a=1'), { a: 1 }]) {
+    for (const body of [
+      undefined,
+      null,
+      'a',
+      new Uint8Array(1),
+      new ArrayBuffer(1),
+      new Blob(['a']),
+      new FormData(),
+      new URLSearchParams('a=1'),
+      { a: 1 },
+    ]) {
       expect(replayableBody(body)).toBe(true);
     }
     const generator = (async function* () {})();
-    for (const body of [new ReadableStream(), Readable.from(['a']), generator]) expect(replayableBody(body)).toBe(false);
+    for (const body of [new ReadableStream(), Readable.from(['a']), generator])
+      expect(replayableBody(body)).toBe(false);
     expect(absoluteUrl('https://api.example.com/a?b')).toBe('https://api.example.com/a?b');
     expect(absoluteUrl(new URL('https://api.example.com/a'))).toBe('https://api.example.com/a');
     // No document or location in Node: a relative URL has nothing to resolve against.

@@ -1,7 +1,14 @@
 // Edge cases of a session's life: logout or close while a renewal is in flight, a rejection
 // reported while a renewal that then fails is in flight, a Retry-After longer than the caller allows.
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, createAuthSession, memoryTokenStore, type Strategy, type TokenSet, type TokenStore } from '@auth/core';
+import {
+  AuthError,
+  createAuthSession,
+  memoryTokenStore,
+  type Strategy,
+  type TokenSet,
+  type TokenStore,
+} from '@auth/core';
 import { startAcme, type Acme } from './acme-server.js';
 import { acmeStrategy } from './acme-strategy.js';
 
@@ -31,7 +38,9 @@ it('logout during a renewal: the renewal does not bring the tokens back, and its
 });
 it('a token reported rejected while a renewal is in flight is not served again when that renewal fails', async () => {
   acme = await startAcme();
-  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), { retry: { retries: 0 } });
+  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), {
+    retry: { retries: 0 },
+  });
   const first = await sess.getToken();
   acme.revokeAccess();
   acme.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 503 } });
@@ -47,7 +56,10 @@ it('a token reported rejected while a renewal is in flight is not served again w
 it('close() settles a caller queued behind the rate limit at once instead of a window later', async () => {
   acme = await startAcme();
   const rateLimit = { max: 1, windowMs: 60_000 };
-  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }), { rateLimit: { key: `close-test:${acme.url}`, ...rateLimit } });
+  const sess = createAuthSession(
+    acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }),
+    { rateLimit: { key: `close-test:${acme.url}`, ...rateLimit } },
+  );
   await sess.login();
   const queued = sess.login().catch((e: unknown) => e);
   await new Promise((r) => setTimeout(r, 20));
@@ -59,10 +71,13 @@ it('close() settles a caller queued behind the rate limit at once instead of a w
 it('after a 429 whose Retry-After exceeds maxRetryAfterMs, later calls reject with RATE_LIMITED at once instead of waiting it out in the limiter', async () => {
   acme = await startAcme();
   const rateLimit = { max: 10, windowMs: 1_000 };
-  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }), {
-    rateLimit: { key: `long-429:${acme.url}`, ...rateLimit },
-    retry: { maxRetryAfterMs: 2_000 },
-  });
+  const sess = createAuthSession(
+    acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }),
+    {
+      rateLimit: { key: `long-429:${acme.url}`, ...rateLimit },
+      retry: { maxRetryAfterMs: 2_000 },
+    },
+  );
   acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
   await expect(sess.getToken()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   // The server asked for an hour: the next caller must not sit in the limiter for it.
@@ -82,7 +97,10 @@ it('a strategy whose refresh returns nothing gets a typed BAD_RESPONSE, not a Ty
   };
   const sess = createAuthSession(strategy);
   const first = await sess.getToken();
-  await expect(sess.tokenRejected(first.accessToken)).rejects.toMatchObject({ code: 'BAD_RESPONSE', operation: 'refresh' });
+  await expect(sess.tokenRejected(first.accessToken)).rejects.toMatchObject({
+    code: 'BAD_RESPONSE',
+    operation: 'refresh',
+  });
 });
 
 it('a refresh that returns no refresh token keeps the old one for the next refresh (APIs that do not rotate)', async () => {
@@ -110,14 +128,20 @@ it('a 429 without Retry-After pauses for the declared rate-limit window, then su
   acme = await startAcme();
   const rateLimit = { max: 10, windowMs: 300 };
   const limited: number[] = [];
-  const sess = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }), {
-    rateLimit: { key: `no-retry-after:${acme.url}`, ...rateLimit },
-    on: { 'rate-limited': (e) => limited.push(e.retryAfterMs) },
-  });
+  const sess = createAuthSession(
+    acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password, rateLimit }),
+    {
+      rateLimit: { key: `no-retry-after:${acme.url}`, ...rateLimit },
+      on: { 'rate-limited': (e) => limited.push(e.retryAfterMs) },
+    },
+  );
   acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429 } });
   await sess.getToken();
   expect(limited).toEqual([300]);
-  acme.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 429, headers: { 'retry-after': new Date(Date.now() + 2_000).toUTCString() } } });
+  acme.faults.add({
+    endpoint: 'refresh',
+    fault: { kind: 'status', status: 429, headers: { 'retry-after': new Date(Date.now() + 2_000).toUTCString() } },
+  });
   const renewed = await sess.refresh();
   expect(renewed.accessToken).toEqual(expect.any(String));
   expect(limited).toHaveLength(2);
@@ -137,7 +161,9 @@ describe('a failing third-party token store', () => {
         set: (k, v) => inner.set(k, v),
         delete: (k) => inner.delete(k),
       };
-      const session = createAuthSession(acmeStrategy({ baseUrl: s.url, username: 'alice', password: s.password }), { store });
+      const session = createAuthSession(acmeStrategy({ baseUrl: s.url, username: 'alice', password: s.password }), {
+        store,
+      });
       const error = (await session.getToken().catch((e: unknown) => e)) as AuthError;
       expect(error).toBeInstanceOf(AuthError);
       expect(error.code).toBe('STORE');

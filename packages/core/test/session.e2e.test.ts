@@ -15,9 +15,18 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-function session(s: Acme, opts: Omit<AuthSessionOptions, 'rateLimit'> & { password?: string; rateLimit?: { max: number; windowMs: number } } = {}) {
+function session(
+  s: Acme,
+  opts: Omit<AuthSessionOptions, 'rateLimit'> & {
+    password?: string;
+    rateLimit?: { max: number; windowMs: number };
+  } = {},
+) {
   const { password, rateLimit, ...rest } = opts;
-  return createAuthSession(acmeStrategy({ baseUrl: s.url, username: 'alice', password: password ?? s.password, rateLimit }), { retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...rest });
+  return createAuthSession(
+    acmeStrategy({ baseUrl: s.url, username: 'alice', password: password ?? s.password, rateLimit }),
+    { retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...rest },
+  );
 }
 
 async function api(s: Acme, token: string) {
@@ -128,13 +137,23 @@ describe('fallback and failures', () => {
     const events: unknown[] = [];
     const logs: unknown[] = [];
     const log = (...a: unknown[]) => logs.push(a);
-    const sess = session(acme, { password, on: { failure: (e) => events.push(e) }, logger: { debug: log, info: log, warn: log, error: log } });
+    const sess = session(acme, {
+      password,
+      on: { failure: (e) => events.push(e) },
+      logger: { debug: log, info: log, warn: log, error: log },
+    });
     const error = await sess.getToken().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthError);
     expect((error as AuthError).code).toBe('CREDENTIALS_REJECTED');
     expect((error as AuthError).status).toBe(401);
     expect(acme.counters.logins).toBe(1);
-    for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { depth: 5 }), inspect(events, { depth: 5 }), inspect(logs, { depth: 5 })]) {
+    for (const text of [
+      (error as Error).message,
+      JSON.stringify(error),
+      inspect(error, { depth: 5 }),
+      inspect(events, { depth: 5 }),
+      inspect(logs, { depth: 5 }),
+    ]) {
       expect(text).not.toContain(password);
     }
     expect((error as Error).message).toContain('[redacted]');
@@ -264,7 +283,12 @@ describe('token stores, export and import', () => {
     acme.revokeAccess();
     const next = await sess.tokenRejected(first.accessToken);
     order.push(`got ${next.refreshToken}`);
-    expect(order).toEqual([`stored ${first.refreshToken}`, `got ${first.refreshToken}`, `stored ${next.refreshToken}`, `got ${next.refreshToken}`]);
+    expect(order).toEqual([
+      `stored ${first.refreshToken}`,
+      `got ${first.refreshToken}`,
+      `stored ${next.refreshToken}`,
+      `got ${next.refreshToken}`,
+    ]);
     expect(latest).toBe(next.refreshToken);
   });
 
@@ -307,13 +331,15 @@ describe('events', () => {
     acme = await server();
     const seen: { name: string; payload: unknown }[] = [];
     const sess = session(acme);
-    for (const name of ['login', 'refresh', 'tokens', 'rejected'] as const) sess.on(name, (payload) => seen.push({ name, payload }));
+    for (const name of ['login', 'refresh', 'tokens', 'rejected'] as const)
+      sess.on(name, (payload) => seen.push({ name, payload }));
     const first = await sess.getToken();
     acme.revokeAccess();
     const next = await sess.tokenRejected(first.accessToken);
     expect(seen.map((s) => s.name)).toEqual(['tokens', 'login', 'rejected', 'tokens', 'refresh']);
     const text = JSON.stringify(seen);
-    for (const secret of [first.accessToken, first.refreshToken!, next.accessToken, next.refreshToken!, acme.password]) expect(text).not.toContain(secret);
+    for (const secret of [first.accessToken, first.refreshToken!, next.accessToken, next.refreshToken!, acme.password])
+      expect(text).not.toContain(secret);
   });
 });
 
@@ -339,7 +365,10 @@ describe('503 with Retry-After', () => {
     acme = await server();
     acme.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 503, headers: { 'retry-after': '1' } } });
     const paused: number[] = [];
-    const sess = session(acme, { rateLimit: { max: 5, windowMs: 1000 }, on: { 'rate-limited': (e) => paused.push(e.retryAfterMs) } });
+    const sess = session(acme, {
+      rateLimit: { max: 5, windowMs: 1000 },
+      on: { 'rate-limited': (e) => paused.push(e.retryAfterMs) },
+    });
     await sess.getToken();
     expect(paused).toEqual([1000]);
     expect(acme.counters.logins).toBe(1);

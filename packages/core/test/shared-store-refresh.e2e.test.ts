@@ -14,7 +14,11 @@ afterEach(async () => {
 it('a session renewing after another session of the same store rotated the tokens uses the stored ones', async () => {
   acme = await startAcme();
   const store = memoryTokenStore();
-  const make = () => createAuthSession(acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password }), { store, retry: { baseDelayMs: 5 } });
+  const make = () =>
+    createAuthSession(acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password }), {
+      store,
+      retry: { baseDelayMs: 5 },
+    });
   const a = make();
   const b = make();
   const first = await a.getToken();

@@ -14,7 +14,11 @@ afterEach(async () => {
 it('sessions on a store with subscribe adopt renewals and logouts of the others at once', async () => {
   acme = await startAcme();
   const store = memoryTokenStore();
-  const make = () => createAuthSession(acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password }), { store, retry: { baseDelayMs: 5 } });
+  const make = () =>
+    createAuthSession(acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password }), {
+      store,
+      retry: { baseDelayMs: 5 },
+    });
   const a = make();
   const b = make();
   await a.getToken();
@@ -40,7 +44,10 @@ it('a renewal waiting on the lock adopts the tokens pushed meanwhile instead of 
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   // Holds B's renewal at the lock until A's pushed tokens have arrived in B.
-  const store: TokenStore = { ...inner, coordinate: async (key, renew) => (await gate, inner.coordinate!(key, renew)) } as TokenStore;
+  const store: TokenStore = {
+    ...inner,
+    coordinate: async (key, renew) => (await gate, inner.coordinate!(key, renew)),
+  } as TokenStore;
   const strategy = () => acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password });
   const a = createAuthSession(strategy(), { store: inner });
   const b = createAuthSession(strategy(), { store });
@@ -59,7 +66,10 @@ it("a logout while another session renews on the store: that renewal's tokens ar
   const revoked: string[] = [];
   const make = () => {
     const base = acmeStrategy({ baseUrl: acme!.url, username: 'alice', password: acme!.password });
-    return createAuthSession({ ...base, revoke: async (tokens: TokenSet) => void revoked.push(tokens.accessToken) }, { store });
+    return createAuthSession(
+      { ...base, revoke: async (tokens: TokenSet) => void revoked.push(tokens.accessToken) },
+      { store },
+    );
   };
   const a = make();
   const b = make();

@@ -14,7 +14,9 @@ class MongoServerError extends Error {
   readonly errmsg: string;
   readonly keyValue: Record<string, unknown>;
   constructor(accessToken: string, refreshToken: string | undefined) {
-    super(`E11000 duplicate key error collection: auth.tokens index: accessToken_1 dup key: { accessToken: "${accessToken}", refreshToken: "${refreshToken}" }`);
+    super(
+      `E11000 duplicate key error collection: auth.tokens index: accessToken_1 dup key: { accessToken: "${accessToken}", refreshToken: "${refreshToken}" }`,
+    );
     this.errmsg = this.message;
     this.keyValue = { accessToken, refreshToken };
   }
@@ -42,11 +44,18 @@ describe('a token store write that fails quoting the tokens (issue 11, item 5)',
     const events: unknown[] = [];
     const names: AuthEventName[] = ['login', 'refresh', 'tokens', 'failure', 'rate-limited', 'rejected', 'logout'];
     const on = Object.fromEntries(names.map((n) => [n, (e: unknown) => events.push({ n, e })]));
-    const session = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), { store, logger, on });
+    const session = createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }), {
+      store,
+      logger,
+      on,
+    });
     try {
       const first = await session.getToken();
       const second = await session.refresh();
-      const imported = { accessToken: `imported-${first.accessToken}`, refreshToken: `imported-${second.refreshToken}` };
+      const imported = {
+        accessToken: `imported-${first.accessToken}`,
+        refreshToken: `imported-${second.refreshToken}`,
+      };
       await session.importTokens(imported);
       expect(await session.getToken()).toMatchObject(imported);
       expect(failedWrites).toBe(3);
@@ -57,7 +66,14 @@ describe('a token store write that fails quoting the tokens (issue 11, item 5)',
       const errors = calls.filter((c) => c.level === 'error');
       expect(errors).toHaveLength(3);
       for (const { args } of errors) expect(JSON.stringify(args)).toMatch(/MongoServerError.*11000/);
-      const secrets = [first.accessToken, first.refreshToken!, second.accessToken, second.refreshToken!, imported.accessToken, imported.refreshToken];
+      const secrets = [
+        first.accessToken,
+        first.refreshToken!,
+        second.accessToken,
+        second.refreshToken!,
+        imported.accessToken,
+        imported.refreshToken,
+      ];
       expectNoLeak(dump(calls), secrets, 'logger calls');
       expectNoLeak(dump(events), secrets, 'events');
       expect(dump(calls)).not.toContain('E11000');

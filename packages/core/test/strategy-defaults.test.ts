@@ -1,7 +1,11 @@
 import { expect, it } from 'vitest';
 import { createAuthSession, type Strategy } from '@auth/core';
 
-const base: Strategy = { name: 'defaults', origins: ['https://api.defaults.test'], login: async () => ({ accessToken: 'opaque-token' }) };
+const base: Strategy = {
+  name: 'defaults',
+  origins: ['https://api.defaults.test'],
+  login: async () => ({ accessToken: 'opaque-token' }),
+};
 
 it('presents the token as Authorization: Bearer and treats 401, not 403, as a rejected token by default', () => {
   const session = createAuthSession(base);

@@ -7,12 +7,18 @@ describe('readJwtTimes', () => {
     const serverNow = 1_700_000_000;
     const token = jwt({ iat: serverNow, exp: serverNow + 600 });
     const localReceivedAt = serverNow * 1000 + 3_600_000; // local clock one hour ahead
-    expect(readJwtTimes(token, localReceivedAt)).toEqual({ issuedAt: localReceivedAt, expiresAt: localReceivedAt + 600_000 });
+    expect(readJwtTimes(token, localReceivedAt)).toEqual({
+      issuedAt: localReceivedAt,
+      expiresAt: localReceivedAt + 600_000,
+    });
   });
 
   it('uses absolute exp when there is no iat or no receive time', () => {
     expect(readJwtTimes(jwt({ exp: 2_000_000_000 }), 5)).toEqual({ expiresAt: 2_000_000_000_000 });
-    expect(readJwtTimes(jwt({ exp: 2_000_000_000, iat: 1_999_999_000 }))).toEqual({ expiresAt: 2_000_000_000_000, issuedAt: 1_999_999_000_000 });
+    expect(readJwtTimes(jwt({ exp: 2_000_000_000, iat: 1_999_999_000 }))).toEqual({
+      expiresAt: 2_000_000_000_000,
+      issuedAt: 1_999_999_000_000,
+    });
   });
 
   it("reads datarhei's exi (lifetime in seconds)", () => {
@@ -59,7 +65,10 @@ describe('renewAt', () => {
 
 describe('completeTokenSet', () => {
   it('fills expiries from the access and refresh JWTs and keeps what the strategy gave', () => {
-    const t = completeTokenSet({ accessToken: jwt({ iat: 100, exp: 700 }), refreshToken: jwt({ iat: 100, exp: 86_500 }) }, 10_000);
+    const t = completeTokenSet(
+      { accessToken: jwt({ iat: 100, exp: 700 }), refreshToken: jwt({ iat: 100, exp: 86_500 }) },
+      10_000,
+    );
     expect(t.expiresAt).toBe(610_000);
     expect(t.refreshExpiresAt).toBe(10_000 + 86_400_000);
     expect(completeTokenSet({ accessToken: 'opaque', expiresAt: 42 }, 1).expiresAt).toBe(42);

@@ -1,4 +1,12 @@
-import { BadResponseError, ConfigurationError, CredentialsRejectedError, NetworkError, isAuthError, readJwtTimes, type StrategyContext } from '@auth/core';
+import {
+  BadResponseError,
+  ConfigurationError,
+  CredentialsRejectedError,
+  NetworkError,
+  isAuthError,
+  readJwtTimes,
+  type StrategyContext,
+} from '@auth/core';
 import * as oidc from 'openid-client';
 import { providerFetch, toAuthError } from './provider-fetch.js';
 
@@ -83,7 +91,10 @@ export type Auth0GetToken = (opts: {
 }) => Promise<Auth0TokenResult>;
 
 /** Obtains one provider token; `expiresIn` in seconds when known. */
-export type Acquire = (ctx: StrategyContext, forceRefresh: boolean) => Promise<{ token: string | undefined; expiresIn?: number | undefined }>;
+export type Acquire = (
+  ctx: StrategyContext,
+  forceRefresh: boolean,
+) => Promise<{ token: string | undefined; expiresIn?: number | undefined }>;
 
 /** An Auth0 access token and when it stops being reused. */
 interface Cached {
@@ -135,7 +146,14 @@ export class Auth0TokenCache {
       } catch (error) {
         // The request in flight ran in another session's context and that session was closed: this
         // caller is still live, so it starts its own. Bounded: a request of its own is never retried here.
-        if (isAuthError(error) && error.code === 'ABORTED' && signal !== ctx.signal && signal.aborted && !ctx.signal.aborted) continue;
+        if (
+          isAuthError(error) &&
+          error.code === 'ABORTED' &&
+          signal !== ctx.signal &&
+          signal.aborted &&
+          !ctx.signal.aborted
+        )
+          continue;
         throw error;
       }
     }
@@ -155,9 +173,14 @@ export class Auth0TokenCache {
   async #obtain(ctx: StrategyContext, forceRefresh: boolean): Promise<Cached> {
     const obtainedAt = ctx.now();
     const { token, expiresIn } = await this.#acquire(ctx, forceRefresh);
-    if (typeof token !== 'string' || token === '') throw new BadResponseError(`${this.#strategy}: the identity provider returned no access token`, { operation: 'login', strategy: this.#strategy });
+    if (typeof token !== 'string' || token === '')
+      throw new BadResponseError(`${this.#strategy}: the identity provider returned no access token`, {
+        operation: 'login',
+        strategy: this.#strategy,
+      });
     // The provider's expires_in, else the JWT's own lifetime, else no expiry (reused until Core rejects it).
-    const expiresAt = expiresIn !== undefined ? obtainedAt + expiresIn * 1000 : readJwtTimes(token, obtainedAt).expiresAt;
+    const expiresAt =
+      expiresIn !== undefined ? obtainedAt + expiresIn * 1000 : readJwtTimes(token, obtainedAt).expiresAt;
     const cached = { token, expiresAt, obtainedAt };
     this.#cached = cached;
     ctx.logger.debug('identity provider token obtained', { strategy: this.#strategy, expiresAt });
@@ -174,13 +197,15 @@ function grantParameters(o: Auth0TenantOptions): Record<string, string> {
 }
 
 function checkTenant(o: Auth0TenantOptions | undefined, strategy: string): asserts o is Auth0TenantOptions {
-  if (!o || typeof o.issuer !== 'string' || o.issuer === '') throw new ConfigurationError(`${strategy}: the tenant's issuer is required`, { strategy });
+  if (!o || typeof o.issuer !== 'string' || o.issuer === '')
+    throw new ConfigurationError(`${strategy}: the tenant's issuer is required`, { strategy });
   try {
     new URL(o.issuer);
   } catch {
     throw new ConfigurationError(`${strategy}: the issuer must be an absolute URL`, { strategy });
   }
-  if (typeof o.clientId !== 'string' || o.clientId === '') throw new ConfigurationError(`${strategy}: clientId is required`, { strategy });
+  if (typeof o.clientId !== 'string' || o.clientId === '')
+    throw new ConfigurationError(`${strategy}: clientId is required`, { strategy });
 }
 
 /** Discovery once per strategy (cached on success only), then grants through openid-client. */
@@ -216,7 +241,10 @@ function openIdClient(o: Auth0TenantOptions, strategy: string, secrets: () => (s
 
 export function clientCredentialsSource(o: Auth0ClientCredentialsOptions, strategy: string): Acquire {
   checkTenant(o, strategy);
-  if (typeof o.clientSecret !== 'string' || o.clientSecret === '') throw new ConfigurationError(`${strategy}: clientSecret is required for the client credentials grant`, { strategy });
+  if (typeof o.clientSecret !== 'string' || o.clientSecret === '')
+    throw new ConfigurationError(`${strategy}: clientSecret is required for the client credentials grant`, {
+      strategy,
+    });
   const run = openIdClient(o, strategy, () => [o.clientSecret]);
   return async (ctx) => {
     const res = await run(ctx, (c) => oidc.clientCredentialsGrant(c, grantParameters(o)));
@@ -226,7 +254,8 @@ export function clientCredentialsSource(o: Auth0ClientCredentialsOptions, strate
 
 export function refreshTokenSource(o: Auth0RefreshTokenOptions, strategy: string): Acquire {
   checkTenant(o, strategy);
-  if (typeof o.refreshToken !== 'string' || o.refreshToken === '') throw new ConfigurationError(`${strategy}: refreshToken is required for the refresh-token grant`, { strategy });
+  if (typeof o.refreshToken !== 'string' || o.refreshToken === '')
+    throw new ConfigurationError(`${strategy}: refreshToken is required for the refresh-token grant`, { strategy });
   let refreshToken = o.refreshToken;
   const run = openIdClient(o, strategy, () => [o.clientSecret, refreshToken, o.refreshToken]);
   return async (ctx) => {
@@ -244,7 +273,8 @@ export function refreshTokenSource(o: Auth0RefreshTokenOptions, strategy: string
 }
 
 export function callerSource(getToken: Auth0GetToken, strategy: string): Acquire {
-  if (typeof getToken !== 'function') throw new ConfigurationError(`${strategy}: getToken must be a function`, { strategy });
+  if (typeof getToken !== 'function')
+    throw new ConfigurationError(`${strategy}: getToken must be a function`, { strategy });
   return async (ctx, forceRefresh) => {
     let result: Auth0TokenResult;
     try {
@@ -252,13 +282,22 @@ export function callerSource(getToken: Auth0GetToken, strategy: string): Acquire
     } catch (error) {
       // Any copy of @auth/core: the caller's code may be built against another one.
       if (isAuthError(error)) throw error;
-      if (error instanceof TypeError) throw new NetworkError(`${strategy}: getToken() failed (${error.name})`, { operation: 'login', strategy, cause: error });
+      if (error instanceof TypeError)
+        throw new NetworkError(`${strategy}: getToken() failed (${error.name})`, {
+          operation: 'login',
+          strategy,
+          cause: error,
+        });
       // Auth0's SPA SDK throws `login_required` and the like: the user has to sign in again.
       const code = (error as { error?: unknown } | undefined)?.error;
-      throw new CredentialsRejectedError(`${strategy}: getToken() failed (${typeof code === 'string' ? code : error instanceof Error ? error.name : typeof error})`, { strategy, cause: error });
+      throw new CredentialsRejectedError(
+        `${strategy}: getToken() failed (${typeof code === 'string' ? code : error instanceof Error ? error.name : typeof error})`,
+        { strategy, cause: error },
+      );
     }
     if (typeof result === 'string') return { token: result };
-    const expiresIn = result && typeof result.expiresAt === 'number' ? Math.max(0, (result.expiresAt - ctx.now()) / 1000) : undefined;
+    const expiresIn =
+      result && typeof result.expiresAt === 'number' ? Math.max(0, (result.expiresAt - ctx.now()) / 1000) : undefined;
     return { token: result?.accessToken, expiresIn };
   };
 }

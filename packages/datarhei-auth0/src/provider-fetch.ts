@@ -42,16 +42,30 @@ export function providerFetch(ctx: StrategyContext, strategy: string, sent?: str
       res = await f(url, { ...init, signal: AbortSignal.any(signals) } as RequestInit);
     } catch (cause) {
       if (ctx.signal.aborted) throw new AbortedError(`the request to ${where(url)} was aborted`, base(strategy));
-      if (timeout.aborted || init.signal?.aborted) throw new TimeoutError(`${where(url)} gave no answer within ${timeoutMs} ms`, { ...base(strategy), timeoutMs });
-      throw new NetworkError(`the identity provider at ${where(url)} could not be reached (${transportCode(cause)})`, { ...base(strategy), cause: transportCode(cause) });
+      if (timeout.aborted || init.signal?.aborted)
+        throw new TimeoutError(`${where(url)} gave no answer within ${timeoutMs} ms`, { ...base(strategy), timeoutMs });
+      throw new NetworkError(`the identity provider at ${where(url)} could not be reached (${transportCode(cause)})`, {
+        ...base(strategy),
+        cause: transportCode(cause),
+      });
     }
-    if (res.status >= 500) throw new ServerError(`the identity provider at ${where(url)} failed (HTTP ${res.status})`, { ...base(strategy), status: res.status });
+    if (res.status >= 500)
+      throw new ServerError(`the identity provider at ${where(url)} failed (HTTP ${res.status})`, {
+        ...base(strategy),
+        status: res.status,
+      });
     if (res.status === 429) {
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), ctx.now());
-      throw new RateLimitedError(`the identity provider at ${where(url)} is rate limiting token requests (HTTP 429)`, { ...base(strategy), retryAfterMs });
+      throw new RateLimitedError(`the identity provider at ${where(url)} is rate limiting token requests (HTTP 429)`, {
+        ...base(strategy),
+        retryAfterMs,
+      });
     }
     if (init.method === 'GET' && res.status === 404 && url.includes('/.well-known/')) {
-      throw new ConfigurationError(`no OpenID configuration at ${where(url)} (HTTP 404); check the issuer URL`, { ...base(strategy), status: 404 });
+      throw new ConfigurationError(`no OpenID configuration at ${where(url)} (HTTP 404); check the issuer URL`, {
+        ...base(strategy),
+        status: 404,
+      });
     }
     return res;
   };
@@ -78,20 +92,35 @@ export function toAuthError(error: unknown, strategy: string, secrets: readonly 
   }
   if (error instanceof ResponseBodyError) {
     // Scrub, then cut: a secret straddling the cut would otherwise keep its first part.
-    const text = redact(`${error.error}${error.error_description ? `: ${error.error_description}` : ''}`, secrets).slice(0, 240);
+    const text = redact(
+      `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`,
+      secrets,
+    ).slice(0, 240);
     const options = { ...base(strategy), status: error.status };
     if (REJECTED.has(error.error) || error.status === 401 || error.status === 403) {
-      return new CredentialsRejectedError(`the identity provider rejected the client or grant (HTTP ${error.status}, ${text})`, options);
+      return new CredentialsRejectedError(
+        `the identity provider rejected the client or grant (HTTP ${error.status}, ${text})`,
+        options,
+      );
     }
-    return new ConfigurationError(`the identity provider refused the token request (HTTP ${error.status}, ${text}); check the audience, resource and scope`, options);
+    return new ConfigurationError(
+      `the identity provider refused the token request (HTTP ${error.status}, ${text}); check the audience, resource and scope`,
+      options,
+    );
   }
   const code = (error as { code?: unknown } | undefined)?.code;
   switch (code) {
     case 'OAUTH_HTTP_REQUEST_FORBIDDEN':
     case 'OAUTH_REQUEST_PROTOCOL_FORBIDDEN':
-      return new ConfigurationError('the issuer must be an https URL (set allowInsecureRequests for a local http provider)', base(strategy));
+      return new ConfigurationError(
+        'the issuer must be an https URL (set allowInsecureRequests for a local http provider)',
+        base(strategy),
+      );
     case 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED':
-      return new ConfigurationError('the identity provider’s metadata does not match the configured issuer (check the issuer URL, including its trailing slash)', base(strategy));
+      return new ConfigurationError(
+        'the identity provider’s metadata does not match the configured issuer (check the issuer URL, including its trailing slash)',
+        base(strategy),
+      );
     case 'OAUTH_TIMEOUT':
       return new TimeoutError('the identity provider gave no answer in time', base(strategy));
     case 'OAUTH_ABORT':
@@ -102,8 +131,15 @@ export function toAuthError(error: unknown, strategy: string, secrets: readonly 
     case 'OAUTH_INVALID_RESPONSE':
     case 'OAUTH_INVALID_SERVER_METADATA':
     case 'OAUTH_MISSING_SERVER_METADATA':
-      return new BadResponseError(`the identity provider sent an answer that is not a valid OAuth response (${code})`, base(strategy));
+      return new BadResponseError(
+        `the identity provider sent an answer that is not a valid OAuth response (${code})`,
+        base(strategy),
+      );
   }
-  if (error instanceof TypeError) return new NetworkError(`the identity provider could not be reached (${error.name})`, base(strategy));
-  return new BadResponseError(`obtaining the identity provider token failed (${typeof code === 'string' ? code : error instanceof Error ? error.name : typeof error})`, base(strategy));
+  if (error instanceof TypeError)
+    return new NetworkError(`the identity provider could not be reached (${error.name})`, base(strategy));
+  return new BadResponseError(
+    `obtaining the identity provider token failed (${typeof code === 'string' ? code : error instanceof Error ? error.name : typeof error})`,
+    base(strategy),
+  );
 }

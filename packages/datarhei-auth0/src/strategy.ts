@@ -1,4 +1,11 @@
-import { ConfigurationError, CredentialsRejectedError, isAuthError, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
+import {
+  ConfigurationError,
+  CredentialsRejectedError,
+  isAuthError,
+  type Strategy,
+  type StrategyContext,
+  type TokenSet,
+} from '@auth/core';
 import {
   Auth0TokenCache,
   callerSource,
@@ -9,7 +16,13 @@ import {
   type Auth0GetToken,
   type Auth0RefreshTokenOptions,
 } from './auth0-token.js';
-import { coreEndpoints, coreLoginTimeout, isCoreTokenRejected, readTokenPair, refreshCoreToken } from '@auth/datarhei-password';
+import {
+  coreEndpoints,
+  coreLoginTimeout,
+  isCoreTokenRejected,
+  readTokenPair,
+  refreshCoreToken,
+} from '@auth/datarhei-password';
 
 interface DatarheiAuth0BaseOptions {
   /** The Core server, e.g. `https://core.example.com` (a path prefix behind a proxy is kept). */
@@ -75,8 +88,13 @@ export type DatarheiAuth0Options = DatarheiAuth0BaseOptions &
 export function datarheiAuth0(options: DatarheiAuth0Options): Strategy {
   const name = options?.name ?? 'datarhei-auth0';
   const endpoints = coreEndpoints(options?.baseUrl, name);
-  const sources = [options.clientCredentials, options.refreshTokenGrant, options.getToken].filter((s) => s !== undefined);
-  if (sources.length !== 1) throw new ConfigurationError(`${name}: pass exactly one of clientCredentials, refreshTokenGrant or getToken`, { strategy: name });
+  const sources = [options.clientCredentials, options.refreshTokenGrant, options.getToken].filter(
+    (s) => s !== undefined,
+  );
+  if (sources.length !== 1)
+    throw new ConfigurationError(`${name}: pass exactly one of clientCredentials, refreshTokenGrant or getToken`, {
+      strategy: name,
+    });
   let acquire: Acquire;
   let account: string;
   if (options.clientCredentials) {
@@ -90,7 +108,8 @@ export function datarheiAuth0(options: DatarheiAuth0Options): Strategy {
     account = 'custom';
   }
   const margin = options.auth0ExpiryMarginMs ?? 60_000;
-  if (!(margin >= 0)) throw new ConfigurationError(`${name}: auth0ExpiryMarginMs must be a non-negative number`, { strategy: name });
+  if (!(margin >= 0))
+    throw new ConfigurationError(`${name}: auth0ExpiryMarginMs must be a non-negative number`, { strategy: name });
   const auth0 = new Auth0TokenCache(acquire, margin, name);
 
   const exchange = async (token: string, ctx: StrategyContext): Promise<TokenSet> => {
@@ -125,7 +144,10 @@ export function datarheiAuth0(options: DatarheiAuth0Options): Strategy {
             ({ token, fresh } = await auth0.get(ctx, { forceRefresh: true }));
             continue;
           }
-          throw new CredentialsRejectedError(`${name}: ${endpoints.base} refused the Auth0 token of ${describeSubject(token)}. Core accepts it only when its issuer is one of Core's Auth0 tenants and its subject is on that tenant's user list (${error.message})`, { strategy: name, status: error.status });
+          throw new CredentialsRejectedError(
+            `${name}: ${endpoints.base} refused the Auth0 token of ${describeSubject(token)}. Core accepts it only when its issuer is one of Core's Auth0 tenants and its subject is on that tenant's user list (${error.message})`,
+            { strategy: name, status: error.status },
+          );
         }
       }
     },
@@ -140,7 +162,10 @@ export function datarheiAuth0(options: DatarheiAuth0Options): Strategy {
 function describeSubject(token: string): string {
   try {
     const part = token.split('.')[1] ?? '';
-    const { sub, iss } = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown; iss?: unknown };
+    const { sub, iss } = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as {
+      sub?: unknown;
+      iss?: unknown;
+    };
     return `subject ${JSON.stringify(String(sub))} of issuer ${JSON.stringify(String(iss))}`;
   } catch {
     return 'a token that is not a JWT';

@@ -22,7 +22,11 @@ afterEach(async () => {
 });
 
 async function startCore(options: DatarheiServerOptions = {}) {
-  const core = await createDatarheiServer({ failedLoginDelayMs: 5, auth0Tenants: [{ issuer: idp.issuer, users: [CLIENT_ID, 'user-42'], audience: API }], ...options });
+  const core = await createDatarheiServer({
+    failedLoginDelayMs: 5,
+    auth0Tenants: [{ issuer: idp.issuer, users: [CLIENT_ID, 'user-42'], audience: API }],
+    ...options,
+  });
   cores.push(core);
   return core;
 }
@@ -43,14 +47,26 @@ function recorder() {
   };
   const requests: { url: string; body: string }[] = [];
   const fetchSpy: FetchLike = async (input, init) => {
-    requests.push({ url: String(input instanceof Request ? input.url : input), body: typeof init?.body === 'string' ? init.body : init?.body instanceof URLSearchParams ? init.body.toString() : '' });
+    requests.push({
+      url: String(input instanceof Request ? input.url : input),
+      body:
+        typeof init?.body === 'string' ? init.body : init?.body instanceof URLSearchParams ? init.body.toString() : '',
+    });
     return fetch(input, init);
   };
   return { lines, logger, requests, fetchSpy };
 }
 
-function clientCredentials(core: DatarheiServer, extra: Partial<DatarheiAuth0Options> = {}, creds = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }): DatarheiAuth0Options {
-  return { baseUrl: core.url, clientCredentials: { issuer: idp.issuer, ...creds, resource: API, allowInsecureRequests: true }, ...extra } as DatarheiAuth0Options;
+function clientCredentials(
+  core: DatarheiServer,
+  extra: Partial<DatarheiAuth0Options> = {},
+  creds = { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+): DatarheiAuth0Options {
+  return {
+    baseUrl: core.url,
+    clientCredentials: { issuer: idp.issuer, ...creds, resource: API, allowInsecureRequests: true },
+    ...extra,
+  } as DatarheiAuth0Options;
 }
 
 function session(options: DatarheiAuth0Options, sessionOptions: AuthSessionOptions = {}) {
@@ -82,14 +98,27 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     const res = await fetch(`${core.url}/api/v3/process`, { headers: s.authorize(tokens) });
     expect(res.status).toBe(200);
     // Discovery and the grant went through the session's fetch; the grant asked for the API resource.
-    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(['/.well-known/openid-configuration', '/token', '/api/login']);
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual([
+      '/.well-known/openid-configuration',
+      '/token',
+      '/api/login',
+    ]);
     expect(new URLSearchParams(requests[1]!.body).get('grant_type')).toBe('client_credentials');
     expect(new URLSearchParams(requests[1]!.body).get('resource')).toBe(API);
   });
 
   it('sends Auth0’s audience parameter when given one', async () => {
     const core = await startCore();
-    const { session: s, requests } = session({ baseUrl: core.url, clientCredentials: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, audience: API, allowInsecureRequests: true } });
+    const { session: s, requests } = session({
+      baseUrl: core.url,
+      clientCredentials: {
+        issuer: idp.issuer,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        audience: API,
+        allowInsecureRequests: true,
+      },
+    });
     await s.getToken();
     const body = new URLSearchParams(requests.find((r) => r.url.endsWith('/token'))!.body);
     expect(body.get('audience')).toBe(API);
@@ -131,7 +160,11 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
       sent();
       await new Promise((resolve, reject) => {
         const timer = setTimeout(resolve, 300);
-        init?.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(new DOMException('aborted', 'AbortError'))), { once: true });
+        init?.signal?.addEventListener(
+          'abort',
+          () => (clearTimeout(timer), reject(new DOMException('aborted', 'AbortError'))),
+          { once: true },
+        );
       });
       return fetch(input, init);
     };
@@ -192,7 +225,9 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
 
   it('rejects an Auth0 user that is not on Core’s list with a clear credentials error', async () => {
     const core = await startCore();
-    const { session: s, lines } = session(clientCredentials(core, {}, { clientId: INTRUDER_ID, clientSecret: INTRUDER_SECRET }));
+    const { session: s, lines } = session(
+      clientCredentials(core, {}, { clientId: INTRUDER_ID, clientSecret: INTRUDER_SECRET }),
+    );
     const error = await failure(s.getToken());
     expect(error.code).toBe('CREDENTIALS_REJECTED');
     expect(error.status).toBe(401);
@@ -211,7 +246,14 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     const core = await startCore();
     const { session: s } = session(clientCredentials(core));
     await s.login();
-    core.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 401, body: { code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: invalid token'] } } });
+    core.faults.add({
+      endpoint: 'login',
+      fault: {
+        kind: 'status',
+        status: 401,
+        body: { code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: invalid token'] },
+      },
+    });
     await s.login();
     expect(idp.tokenRequests).toBe(2);
     expect(core.counters).toMatchObject({ faults: 1, auth0Logins: 2 });
@@ -272,12 +314,26 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
 
   it('maps a provider 5xx to SERVER_ERROR and a wrong issuer to CONFIGURATION', async () => {
     const core = await startCore();
-    const { session: wrongIssuer } = session({ baseUrl: core.url, clientCredentials: { issuer: `${idp.issuer}nope/`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, allowInsecureRequests: true } });
+    const { session: wrongIssuer } = session({
+      baseUrl: core.url,
+      clientCredentials: {
+        issuer: `${idp.issuer}nope/`,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        allowInsecureRequests: true,
+      },
+    });
     const config = await failure(wrongIssuer.getToken());
     expect(config.code).toBe('CONFIGURATION');
-    const { session: https } = session({ baseUrl: core.url, clientCredentials: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET } });
+    const { session: https } = session({
+      baseUrl: core.url,
+      clientCredentials: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    });
     expect((await failure(https.getToken())).message).toContain('allowInsecureRequests');
-    const failing: FetchLike = async (input, init) => (String(input).endsWith('/token') ? new Response('<html>oops</html>', { status: 503, headers: { 'content-type': 'text/html' } }) : fetch(input, init));
+    const failing: FetchLike = async (input, init) =>
+      String(input).endsWith('/token')
+        ? new Response('<html>oops</html>', { status: 503, headers: { 'content-type': 'text/html' } })
+        : fetch(input, init);
     const { session: down } = session(clientCredentials(core), { fetch: failing, retry: { retries: 0 } });
     const server = await failure(down.getToken());
     expect(server.code).toBe('SERVER_ERROR');
@@ -290,7 +346,18 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     const rotated: string[] = [];
     const clock = fakeClock();
     const { session: s, lines } = session(
-      { baseUrl: core.url, refreshTokenGrant: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, refreshToken: initial, resource: API, allowInsecureRequests: true, onRefreshToken: (t) => void rotated.push(t) } },
+      {
+        baseUrl: core.url,
+        refreshTokenGrant: {
+          issuer: idp.issuer,
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          refreshToken: initial,
+          resource: API,
+          allowInsecureRequests: true,
+          onRefreshToken: (t) => void rotated.push(t),
+        },
+      },
       { now: clock.now },
     );
     const tokens = await s.getToken();
@@ -311,7 +378,15 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     // What a browser app does with Auth0's SPA SDK; here the token comes straight from the provider.
     const getToken = async ({ forceRefresh }: { forceRefresh: boolean }) => {
       calls.push(forceRefresh);
-      const res = await fetch(`${idp.issuer}token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, resource: API }) });
+      const res = await fetch(`${idp.issuer}token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: CLIENT_ID,
+          client_secret: CLIENT_SECRET,
+          resource: API,
+        }),
+      });
       const body = (await res.json()) as { access_token: string; expires_in: number };
       return { accessToken: body.access_token, expiresAt: Date.now() + body.expires_in * 1000 };
     };
@@ -319,7 +394,10 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
     await s.login();
     await s.login();
     expect(calls).toEqual([false]);
-    core.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 401, body: { code: 401, message: 'Unauthorized', details: [] } } });
+    core.faults.add({
+      endpoint: 'login',
+      fault: { kind: 'status', status: 401, body: { code: 401, message: 'Unauthorized', details: [] } },
+    });
     await s.login();
     expect(calls).toEqual([false, true]);
     expect(core.counters.auth0Logins).toBe(3);
@@ -335,10 +413,23 @@ describe('datarheiAuth0 against oidc-provider and the reference Core server', ()
         clientCredentials: { issuer: 'https://t.test/', clientId: 'a', clientSecret: 'b' },
       }),
     ).toThrowError(/exactly one/);
-    expect(() => datarheiAuth0({ baseUrl: 'http://core.test', clientCredentials: { issuer: 'https://t.test/', clientId: 'a', clientSecret: '' } })).toThrowError(/clientSecret/);
-    expect(() => datarheiAuth0({ baseUrl: 'http://core.test', clientCredentials: { issuer: 'not a url', clientId: 'a', clientSecret: 'b' } })).toThrowError(/issuer/);
+    expect(() =>
+      datarheiAuth0({
+        baseUrl: 'http://core.test',
+        clientCredentials: { issuer: 'https://t.test/', clientId: 'a', clientSecret: '' },
+      }),
+    ).toThrowError(/clientSecret/);
+    expect(() =>
+      datarheiAuth0({
+        baseUrl: 'http://core.test',
+        clientCredentials: { issuer: 'not a url', clientId: 'a', clientSecret: 'b' },
+      }),
+    ).toThrowError(/issuer/);
     const strategy = datarheiAuth0({ baseUrl: 'http://core.test/prefix/', getToken: async () => 'x' });
-    expect(strategy.authEndpoints).toEqual(['http://core.test/prefix/api/login', 'http://core.test/prefix/api/login/refresh']);
+    expect(strategy.authEndpoints).toEqual([
+      'http://core.test/prefix/api/login',
+      'http://core.test/prefix/api/login/refresh',
+    ]);
     expect(strategy.isTokenRejected!({ status: 403 })).toBe(false);
     expect(strategy.isTokenRejected!({ status: 401 })).toBe(true);
   });

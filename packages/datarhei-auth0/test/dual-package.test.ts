@@ -13,7 +13,10 @@ let core: DatarheiServer;
 beforeAll(async () => {
   cjs = loadCjsCore();
   idp = await startIdp();
-  core = await createDatarheiServer({ failedLoginDelayMs: 5, auth0Tenants: [{ issuer: idp.issuer, users: [CLIENT_ID], audience: API }] });
+  core = await createDatarheiServer({
+    failedLoginDelayMs: 5,
+    auth0Tenants: [{ issuer: idp.issuer, users: [CLIENT_ID], audience: API }],
+  });
 }, 300_000);
 afterAll(async () => {
   await core?.close();
@@ -22,11 +25,27 @@ afterAll(async () => {
 
 describe('datarheiAuth0 under a session of another copy of @auth/core (issue 11, item 9)', () => {
   it('Core refusing the cached Auth0 token (that copy’s CREDENTIALS_REJECTED): one retry with a fresh token', async () => {
-    const strategy = datarheiAuth0({ baseUrl: core.url, clientCredentials: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, resource: API, allowInsecureRequests: true } });
+    const strategy = datarheiAuth0({
+      baseUrl: core.url,
+      clientCredentials: {
+        issuer: idp.issuer,
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        resource: API,
+        allowInsecureRequests: true,
+      },
+    });
     const session = cjs.createAuthSession(strategy, { retry: { retries: 0 } });
     try {
       await session.login();
-      core.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 401, body: { code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: invalid token'] } } });
+      core.faults.add({
+        endpoint: 'login',
+        fault: {
+          kind: 'status',
+          status: 401,
+          body: { code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: invalid token'] },
+        },
+      });
       await session.login();
       expect(idp.tokenRequests).toBe(2);
       expect(core.counters).toMatchObject({ faults: 1, auth0Logins: 2 });

@@ -46,8 +46,22 @@ export async function startIdp(opts: { accessTokenTtl?: number } = {}): Promise<
   const provider = new Provider(issuer, {
     jwks: { keys: [jwk] },
     clients: [
-      { client_id: CLIENT_ID, client_secret: CLIENT_SECRET, grant_types: ['client_credentials', 'refresh_token', 'authorization_code'], redirect_uris: ['https://app.example.test/cb'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
-      { client_id: INTRUDER_ID, client_secret: INTRUDER_SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_post' },
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        grant_types: ['client_credentials', 'refresh_token', 'authorization_code'],
+        redirect_uris: ['https://app.example.test/cb'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+      {
+        client_id: INTRUDER_ID,
+        client_secret: INTRUDER_SECRET,
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
     ],
     routes: { jwks: '/.well-known/jwks.json' },
     scopes: ['openid', 'offline_access', 'read'],
@@ -63,7 +77,13 @@ export async function startIdp(opts: { accessTokenTtl?: number } = {}): Promise<
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
           if (resource !== API) throw new errors.InvalidTarget();
-          return { scope: 'read', audience: API, accessTokenTTL: opts.accessTokenTtl ?? 3_600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return {
+            scope: 'read',
+            audience: API,
+            accessTokenTTL: opts.accessTokenTtl ?? 3_600,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
         },
       },
     },
@@ -84,7 +104,14 @@ export async function startIdp(opts: { accessTokenTtl?: number } = {}): Promise<
       grant.addOIDCScope('openid offline_access');
       grant.addResourceScope(API, 'read');
       const grantId = await grant.save();
-      const token = new provider.RefreshToken({ accountId, client: client!, grantId, scope: 'openid offline_access', gty: 'authorization_code', resource: API });
+      const token = new provider.RefreshToken({
+        accountId,
+        client: client!,
+        grantId,
+        scope: 'openid offline_access',
+        gty: 'authorization_code',
+        resource: API,
+      });
       return token.save();
     },
     close: () => server.close(),

@@ -59,8 +59,17 @@ export function coreLoginTimeout(ctx: { timeoutMs?: number }): number {
  * return readTokenPair(body as { access_token?: unknown; refresh_token?: unknown }, { strategy: 'my-core' });
  */
 export function readTokenPair(body: LoginBody | undefined, ctx: { strategy: string }): TokenSet {
-  if (!body || typeof body.access_token !== 'string' || body.access_token === '' || typeof body.refresh_token !== 'string' || body.refresh_token === '') {
-    throw new BadResponseError(`${ctx.strategy}: the login answer has no access_token/refresh_token pair`, { operation: 'login', strategy: ctx.strategy });
+  if (
+    !body ||
+    typeof body.access_token !== 'string' ||
+    body.access_token === '' ||
+    typeof body.refresh_token !== 'string' ||
+    body.refresh_token === ''
+  ) {
+    throw new BadResponseError(`${ctx.strategy}: the login answer has no access_token/refresh_token pair`, {
+      operation: 'login',
+      strategy: ctx.strategy,
+    });
   }
   return { accessToken: body.access_token, refreshToken: body.refresh_token };
 }
@@ -74,7 +83,12 @@ export function readTokenPair(body: LoginBody | undefined, ctx: { strategy: stri
  * const endpoints = coreEndpoints('https://core.example.com', 'my-core');
  * const strategy: Strategy = { ...myLogin, refresh: (tokens, ctx) => refreshCoreToken(endpoints, tokens, ctx, 'my-core') };
  */
-export async function refreshCoreToken(endpoints: CoreEndpoints, tokens: TokenSet, ctx: StrategyContext, strategy: string): Promise<TokenSet> {
+export async function refreshCoreToken(
+  endpoints: CoreEndpoints,
+  tokens: TokenSet,
+  ctx: StrategyContext,
+  strategy: string,
+): Promise<TokenSet> {
   const { body } = await ctx.http<{ access_token?: unknown } | undefined>({
     operation: 'refresh',
     url: endpoints.refresh,
@@ -82,7 +96,10 @@ export async function refreshCoreToken(endpoints: CoreEndpoints, tokens: TokenSe
     headers: { authorization: `Bearer ${tokens.refreshToken ?? ''}` },
   });
   if (!body || typeof body.access_token !== 'string' || body.access_token === '') {
-    throw new BadResponseError(`${strategy}: the refresh answer has no access_token`, { operation: 'refresh', strategy });
+    throw new BadResponseError(`${strategy}: the refresh answer has no access_token`, {
+      operation: 'refresh',
+      strategy,
+    });
   }
   return { accessToken: body.access_token };
 }

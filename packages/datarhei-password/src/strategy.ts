@@ -54,7 +54,9 @@ export function datarheiPassword(options: DatarheiPasswordOptions): Strategy {
     name,
     origins: [endpoints.origin],
     authEndpoints: [endpoints.login, endpoints.refresh],
-    storeKey: options.storeKey ?? (source.username === undefined ? `${name}@${endpoints.base}` : `${name}:${source.username}@${endpoints.base}`),
+    storeKey:
+      options.storeKey ??
+      (source.username === undefined ? `${name}@${endpoints.base}` : `${name}:${source.username}@${endpoints.base}`),
     async login(ctx) {
       const { username, password } = await source.get(ctx);
       const { body } = await ctx.http<{ access_token?: unknown; refresh_token?: unknown } | undefined>({

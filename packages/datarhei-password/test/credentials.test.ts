@@ -23,7 +23,9 @@ it('restores and refreshes without asking; asks once the refresh token is dead; 
   });
   expect(strategy.storeKey).toBe(`datarhei-password@${core.url}`);
   const issued = await core.issueTokens();
-  const session = createAuthSession(strategy, { initialTokens: { accessToken: issued.access_token, refreshToken: issued.refresh_token } });
+  const session = createAuthSession(strategy, {
+    initialTokens: { accessToken: issued.access_token, refreshToken: issued.refresh_token },
+  });
   core.revokeAccessTokens();
   await session.tokenRejected((await session.getToken()).accessToken);
   expect(asked).toBe(0);

@@ -22,7 +22,13 @@ function fakeClock() {
 
 async function setup(opts: { server?: DatarheiServerOptions; session?: AuthSessionOptions; password?: string } = {}) {
   const clock = fakeClock();
-  const server = await createDatarheiServer({ username: 'admin', password: PASSWORD, failedLoginDelayMs: 5, now: clock.now, ...opts.server });
+  const server = await createDatarheiServer({
+    username: 'admin',
+    password: PASSWORD,
+    failedLoginDelayMs: 5,
+    now: clock.now,
+    ...opts.server,
+  });
   servers.push(server);
   const logs: string[] = [];
   const events: string[] = [];
@@ -108,7 +114,11 @@ describe('datarheiPassword against the reference Core server', () => {
   it('never refreshes on a 403 from an API call', async () => {
     const { server, session } = await setup({ server: { statusCodes: 'newer' } });
     await session.getToken();
-    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden', details: ['access denied'] } }, times: 5 });
+    server.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden', details: ['access denied'] } },
+      times: 5,
+    });
     const res = await callApi(session, `${server.url}/api/v3/process`);
     expect(res.status).toBe(403);
     expect(session.isTokenRejected({ status: 403 })).toBe(false);
@@ -118,22 +128,36 @@ describe('datarheiPassword against the reference Core server', () => {
   it.each([
     ['v16', 401],
     ['newer', 403],
-  ] as const)('rejects wrong credentials (%s Core, HTTP %i) after one call, with no password in sight', async (statusCodes, status) => {
-    const wrong = 'wrong-password-9876';
-    const { server, session, logs, events } = await setup({ server: { statusCodes }, password: wrong });
-    const error = await failure(session.getToken());
-    expect(error.code).toBe('CREDENTIALS_REJECTED');
-    expect(error.status).toBe(status);
-    expect(error.transient).toBe(false);
-    expect(server.counters).toMatchObject({ loginAttempts: 1, failedLogins: 1 });
-    const everything = [error.message, JSON.stringify(error), inspect(error), String(error.stack), ...logs, ...events].join('\n');
-    expect(everything).toContain('invalid username or password');
-    expect(everything).not.toContain(wrong);
-    expect(everything).not.toContain(PASSWORD);
-  });
+  ] as const)(
+    'rejects wrong credentials (%s Core, HTTP %i) after one call, with no password in sight',
+    async (statusCodes, status) => {
+      const wrong = 'wrong-password-9876';
+      const { server, session, logs, events } = await setup({ server: { statusCodes }, password: wrong });
+      const error = await failure(session.getToken());
+      expect(error.code).toBe('CREDENTIALS_REJECTED');
+      expect(error.status).toBe(status);
+      expect(error.transient).toBe(false);
+      expect(server.counters).toMatchObject({ loginAttempts: 1, failedLogins: 1 });
+      const everything = [
+        error.message,
+        JSON.stringify(error),
+        inspect(error),
+        String(error.stack),
+        ...logs,
+        ...events,
+      ].join('\n');
+      expect(everything).toContain('invalid username or password');
+      expect(everything).not.toContain(wrong);
+      expect(everything).not.toContain(PASSWORD);
+    },
+  );
 
   it("waits out Core's delayed rejection of a login even with a shorter session timeout: CREDENTIALS_REJECTED, not retried TIMEOUTs", async () => {
-    const { server, session } = await setup({ server: { failedLoginDelayMs: 600 }, session: { timeoutMs: 200 }, password: 'wrong-password-9876' });
+    const { server, session } = await setup({
+      server: { failedLoginDelayMs: 600 },
+      session: { timeoutMs: 200 },
+      password: 'wrong-password-9876',
+    });
     const error = await failure(session.getToken());
     expect(error.code).toBe('CREDENTIALS_REJECTED');
     expect(server.counters).toMatchObject({ loginAttempts: 1, failedLogins: 1 });
@@ -141,7 +165,15 @@ describe('datarheiPassword against the reference Core server', () => {
 
   it('treats 400 Missing authorization credentials as a configuration error, not retried', async () => {
     const { server, session } = await setup();
-    server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 400, body: { code: 400, message: 'Bad Request', details: ['Missing authorization credentials'] } }, times: 3 });
+    server.faults.add({
+      endpoint: 'login',
+      fault: {
+        kind: 'status',
+        status: 400,
+        body: { code: 400, message: 'Bad Request', details: ['Missing authorization credentials'] },
+      },
+      times: 3,
+    });
     const error = await failure(session.getToken());
     expect(error.code).toBe('CONFIGURATION');
     expect(error.status).toBe(400);
@@ -167,7 +199,10 @@ describe('datarheiPassword against the reference Core server', () => {
 
   it('rejects a 200 answer without the token pair', async () => {
     const { server, session } = await setup();
-    server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 200, body: { access_token: 'only-one' } } });
+    server.faults.add({
+      endpoint: 'login',
+      fault: { kind: 'status', status: 200, body: { access_token: 'only-one' } },
+    });
     expect((await failure(session.getToken())).code).toBe('BAD_RESPONSE');
   });
 
@@ -183,7 +218,10 @@ describe('datarheiPassword against the reference Core server', () => {
     const { server, session, clock } = await setup();
     await session.getToken();
     const exported = await session.exportTokens();
-    const resumed = createAuthSession(datarheiPassword({ baseUrl: server.url, username: 'admin', password: PASSWORD }), { now: clock.now, initialTokens: exported! });
+    const resumed = createAuthSession(
+      datarheiPassword({ baseUrl: server.url, username: 'admin', password: PASSWORD }),
+      { now: clock.now, initialTokens: exported! },
+    );
     sessions.push(resumed);
     expect((await callApi(resumed, `${server.url}/api/v3/process`)).status).toBe(200);
     // Its access token expires: it refreshes with the imported refresh token.
@@ -192,7 +230,9 @@ describe('datarheiPassword against the reference Core server', () => {
     expect(server.counters).toMatchObject({ logins: 1, refreshes: 1 });
     // A bare pair (as the official clients export it) also resumes, expiries read from the JWTs.
     const pair = await server.issueTokens();
-    const other = createAuthSession(datarheiPassword({ baseUrl: server.url, username: 'admin', password: PASSWORD }), { now: clock.now });
+    const other = createAuthSession(datarheiPassword({ baseUrl: server.url, username: 'admin', password: PASSWORD }), {
+      now: clock.now,
+    });
     sessions.push(other);
     await other.importTokens({ accessToken: pair.access_token, refreshToken: pair.refresh_token });
     expect((await other.getToken()).accessToken).toBe(pair.access_token);
@@ -212,9 +252,17 @@ describe('datarheiPassword against the reference Core server', () => {
   });
 
   it('refuses unusable options with a configuration error that names no secret', () => {
-    expect(() => datarheiPassword({ baseUrl: 'not a url', username: 'admin', password: PASSWORD })).toThrowError(expect.objectContaining({ code: 'CONFIGURATION' }) as Error);
-    expect(() => datarheiPassword({ baseUrl: 'ftp://core', username: 'admin', password: PASSWORD })).toThrowError(/http/);
-    expect(() => datarheiPassword({ baseUrl: 'http://core', username: '', password: PASSWORD })).toThrowError(/username/);
-    expect(() => datarheiPassword({ baseUrl: 'http://core', username: 'admin', password: '' })).toThrowError(/password/);
+    expect(() => datarheiPassword({ baseUrl: 'not a url', username: 'admin', password: PASSWORD })).toThrowError(
+      expect.objectContaining({ code: 'CONFIGURATION' }) as Error,
+    );
+    expect(() => datarheiPassword({ baseUrl: 'ftp://core', username: 'admin', password: PASSWORD })).toThrowError(
+      /http/,
+    );
+    expect(() => datarheiPassword({ baseUrl: 'http://core', username: '', password: PASSWORD })).toThrowError(
+      /username/,
+    );
+    expect(() => datarheiPassword({ baseUrl: 'http://core', username: 'admin', password: '' })).toThrowError(
+      /password/,
+    );
   });
 });

@@ -108,7 +108,12 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     auth.custom && manualRedirects && (mode === undefined || mode === 'follow');
 
   /** One send with `tokens`; redirects followed here (see redirects.ts) or by the runtime. */
-  const sendOnce = (input: RequestInfo | URL, chain: RedirectChain, mode: RequestRedirect | undefined, tokens: TokenSet): Promise<Response> => {
+  const sendOnce = (
+    input: RequestInfo | URL,
+    chain: RedirectChain,
+    mode: RequestRedirect | undefined,
+    tokens: TokenSet,
+  ): Promise<Response> => {
     const { run, init, body } = chain;
     const auth = run.use(tokens);
     const sendInit: RequestInit = { ...init, headers: withAuth(chain.headers, auth) };
@@ -132,7 +137,13 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
    * The full flow: the core's request loop over `sendOnce`. `answer` is the hot path's answer to a
    * send with `tokens`, judged first.
    */
-  async function send(input: RequestInfo | URL, init: RequestInit | undefined, href: string, tokens?: TokenSet, answer?: Response): Promise<Response> {
+  async function send(
+    input: RequestInfo | URL,
+    init: RequestInit | undefined,
+    href: string,
+    tokens?: TokenSet,
+    answer?: Response,
+  ): Promise<Response> {
     const request = isRequest(input) ? input : undefined;
     const method = init?.method ?? request?.method ?? 'GET';
     try {
@@ -141,7 +152,16 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       const body = init?.body === undefined && request?.body ? await request.blob() : init?.body;
       const run = flow.start({ signal: init?.signal ?? request?.signal, replayable: replayableBody(body) });
       const headers = init?.headers ?? request?.headers;
-      const chain: RedirectChain = { fetch: base, init, url: href, method, body, headers, run, optedOut: (url) => optedOut(url, init) };
+      const chain: RedirectChain = {
+        fetch: base,
+        init,
+        url: href,
+        method,
+        body,
+        headers,
+        run,
+        optedOut: (url) => optedOut(url, init),
+      };
       const mode = init?.redirect ?? request?.redirect;
       if (tokens !== undefined) run.use(tokens);
       return await run.perform((fresh) => sendOnce(input, chain, mode, fresh), discard, answer);
@@ -156,14 +176,17 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
    * without an async frame; only an answer that may need a verdict goes on to the full flow.
    */
   function atOnce(input: RequestInfo | URL, init: RequestInit | undefined): TokenSet | undefined {
-    if (flow.limiter !== undefined || (typeof input !== 'string' && isRequest(input)) || init?.signal?.aborted) return undefined;
+    if (flow.limiter !== undefined || (typeof input !== 'string' && isRequest(input)) || init?.signal?.aborted)
+      return undefined;
     if (!replayableBody(init?.body)) return undefined;
     const tokens = session.peekToken();
     return tokens === undefined || followsHere(flow.headers(tokens), init?.redirect) ? undefined : tokens;
   }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const href = absoluteUrl(typeof input === 'string' || input instanceof URL ? input : (input as { url?: unknown }).url);
+    const href = absoluteUrl(
+      typeof input === 'string' || input instanceof URL ? input : (input as { url?: unknown }).url,
+    );
     if (href === undefined || !flow.claims(href, optedOut(href, init))) return base(input, init);
     const tokens = atOnce(input, init);
     if (tokens === undefined) return send(input, init, href);
@@ -179,10 +202,15 @@ function withAuth(source: HeadersInit | undefined, auth: AuthHeaders): HeadersIn
   const pairs = auth.pairs;
   // fetch reads any iterable (an array, a Headers of any realm or polyfill, a Map) as a list of
   // pairs, and only a non-iterable object as a record.
-  if (source === undefined || source === null || typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+  if (
+    source === undefined ||
+    source === null ||
+    typeof (source as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
+  ) {
     // A plain record (or none): a plain object is cheaper than a Headers and fetch accepts it.
     const out: Record<string, string> = {};
-    if (source) for (const key in source) if (!isAuthName(key, pairs)) out[key] = (source as Record<string, string>)[key]!;
+    if (source)
+      for (const key in source) if (!isAuthName(key, pairs)) out[key] = (source as Record<string, string>)[key]!;
     for (let i = 0; i < pairs.length; i += 1) out[pairs[i]![0]] = pairs[i]![1];
     return out;
   }

@@ -50,19 +50,25 @@ export async function followRedirects(response: Response, chain: RedirectChain):
     } catch {
       throw new TypeError('fetch failed: invalid redirect location');
     }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new TypeError('fetch failed: redirect to a URL that is not http(s)');
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new TypeError('fetch failed: redirect to a URL that is not http(s)');
     // fetch refuses these too, with the URL in its message.
-    if (next.username !== '' || next.password !== '') throw new TypeError('fetch failed: redirect to a URL with credentials');
+    if (next.username !== '' || next.password !== '')
+      throw new TypeError('fetch failed: redirect to a URL with credentials');
     if (count === MAX_REDIRECTS) throw new TypeError('fetch failed: redirect count exceeded');
     // fetch cannot send a stream again either; only a 303 drops the body.
-    if (status !== 303 && body !== undefined && body !== null && !chain.run.replayable) throw new TypeError('fetch failed: cannot follow a redirect with a ReadableStream body');
+    if (status !== 303 && body !== undefined && body !== null && !chain.run.replayable)
+      throw new TypeError('fetch failed: cannot follow a redirect with a ReadableStream body');
 
     if (headers === undefined) {
       headers = new Headers(chain.headers);
       for (const name of chain.run.auth.names) headers.delete(name);
     }
     const upper = method.toUpperCase();
-    if (((status === 301 || status === 302) && upper === 'POST') || (status === 303 && upper !== 'GET' && upper !== 'HEAD')) {
+    if (
+      ((status === 301 || status === 302) && upper === 'POST') ||
+      (status === 303 && upper !== 'GET' && upper !== 'HEAD')
+    ) {
       method = 'GET';
       body = null;
       for (const name of BODY_HEADERS) headers.delete(name);
@@ -75,13 +81,20 @@ export async function followRedirects(response: Response, chain: RedirectChain):
     // Once a hop may not carry the token, no later hop does (an origin on the way would otherwise
     // choose the method, path and body of a request sent with it: a 307 back to an endpoint of its choice).
     if (chain.run.hop(url, chain.optedOut(url))) for (const [name, value] of chain.run.auth.pairs) hop.set(name, value);
-    response = await chain.fetch(url, { ...chain.init, method, headers: hop, body, signal: chain.run.signal ?? null, redirect: 'manual' });
+    response = await chain.fetch(url, {
+      ...chain.init,
+      method,
+      headers: hop,
+      body,
+      signal: chain.run.signal ?? null,
+      redirect: 'manual',
+    });
   }
   // As fetch marks an answer it reached through a redirect; callers may look.
-  if (count > 0 && !response.redirected) Object.defineProperty(response, 'redirected', { value: true, configurable: true });
+  if (count > 0 && !response.redirected)
+    Object.defineProperty(response, 'redirected', { value: true, configurable: true });
   return response;
 }
-
 
 /** Frees the connection of an answer that is not handed to the caller. */
 export function discard(response: Response): void {

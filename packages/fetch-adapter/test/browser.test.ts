@@ -26,9 +26,14 @@ describe('fetch adapter in headless Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(dist)) throw new Error(`build the package first: ${dist} is missing (turbo runs build before test)`);
+    if (!existsSync(dist))
+      throw new Error(`build the package first: ${dist} is missing (turbo runs build before test)`);
     const code = await bundleForBrowser({
-      contents: [`export { createAuthFetch } from ${JSON.stringify(dist)};`, `export { createAuthSession } from '@auth/core';`, `export { openLoyaltyAdmin } from '@auth/openloyalty-admin';`].join('\n'),
+      contents: [
+        `export { createAuthFetch } from ${JSON.stringify(dist)};`,
+        `export { createAuthSession } from '@auth/core';`,
+        `export { openLoyaltyAdmin } from '@auth/openloyalty-admin';`,
+      ].join('\n'),
       resolveDir: packageDir,
     });
     server = await startOpenLoyalty();
@@ -40,7 +45,8 @@ describe('fetch adapter in headless Chromium', () => {
     page = await servePage({
       bundle: code,
       handler: (req, res) => {
-        if (req.url === '/redirect-me' || req.url === '/landed') pageTokens.push([req.url, req.headers['x-auth-token'] as string | undefined]);
+        if (req.url === '/redirect-me' || req.url === '/landed')
+          pageTokens.push([req.url, req.headers['x-auth-token'] as string | undefined]);
         if (req.url === '/redirect-me') {
           res.writeHead(302, { location: '/landed' });
           return void res.end();
@@ -63,11 +69,21 @@ describe('fetch adapter in headless Chromium', () => {
 
     const first = await tab.evaluate(async (api) => {
       const m = (globalThis as Record<string, unknown>).authLib as typeof FetchAdapter & typeof Core & typeof Admin;
-      const session = m.createAuthSession(m.openLoyaltyAdmin({ baseUrl: api, username: 'admin', password: 'password', rateLimit: { max: 20, windowMs: 1_500 } }));
+      const session = m.createAuthSession(
+        m.openLoyaltyAdmin({
+          baseUrl: api,
+          username: 'admin',
+          password: 'password',
+          rateLimit: { max: 20, windowMs: 1_500 },
+        }),
+      );
       const authFetch = m.createAuthFetch(session);
       (globalThis as Record<string, unknown>).authFetch = authFetch;
       const res = await authFetch(`${api}/api/echo`);
-      return { status: res.status, body: (await res.json()) as { user: { username: string }; headers: Record<string, string> } };
+      return {
+        status: res.status,
+        body: (await res.json()) as { user: { username: string }; headers: Record<string, string> },
+      };
     }, api);
     expect(first.status).toBe(200);
     expect(first.body.user.username).toBe('admin');
@@ -107,9 +123,12 @@ describe('fetch adapter in headless Chromium', () => {
     const viaBase = await tab.evaluate(
       async ({ third, api }) => {
         const m = (globalThis as Record<string, unknown>).authLib as typeof FetchAdapter & typeof Core & typeof Admin;
-        const session = m.createAuthSession(m.openLoyaltyAdmin({ baseUrl: api, username: 'admin', password: 'password' }), {
-          initialTokens: { accessToken: 'page-origin-token', expiresAt: Date.now() + 3_600_000 },
-        });
+        const session = m.createAuthSession(
+          m.openLoyaltyAdmin({ baseUrl: api, username: 'admin', password: 'password' }),
+          {
+            initialTokens: { accessToken: 'page-origin-token', expiresAt: Date.now() + 3_600_000 },
+          },
+        );
         const pageFetch = m.createAuthFetch(session, { origins: [location.origin] });
         const own = await pageFetch('/own-origin');
         const base = document.createElement('base');
@@ -131,7 +150,12 @@ describe('fetch adapter in headless Chromium', () => {
     // leaves redirects to it (same origin here: the header goes along).
     const keyed = await tab.evaluate(async () => {
       const m = (globalThis as Record<string, unknown>).authLib as typeof FetchAdapter & typeof Core;
-      const session = m.createAuthSession({ name: 'custom-header', origins: [location.origin], login: async () => ({ accessToken: 'page-key' }), authorize: (t) => ({ 'x-auth-token': t.accessToken }) });
+      const session = m.createAuthSession({
+        name: 'custom-header',
+        origins: [location.origin],
+        login: async () => ({ accessToken: 'page-key' }),
+        authorize: (t) => ({ 'x-auth-token': t.accessToken }),
+      });
       const res = await m.createAuthFetch(session)(`${location.origin}/redirect-me`);
       return { status: res.status, type: res.type, redirected: res.redirected, body: await res.text() };
     });

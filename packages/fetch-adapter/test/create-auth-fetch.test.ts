@@ -4,7 +4,13 @@ import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vites
 import { AuthError, isAuthError, type AuthSession } from '@auth/core';
 import { createAuthFetch, type AuthFetch } from '../src/index.js';
 import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer } from '@auth/testing';
-import { adminSession, startOpenLoyalty, startRecorder, waitFor, type Recorder } from '../../axios-adapter/test/fixtures/servers.js';
+import {
+  adminSession,
+  startOpenLoyalty,
+  startRecorder,
+  waitFor,
+  type Recorder,
+} from '../../axios-adapter/test/fixtures/servers.js';
 
 describe('createAuthFetch', () => {
   let server: OpenLoyaltyServer;
@@ -32,7 +38,14 @@ describe('createAuthFetch', () => {
   });
 
   it("replaces the caller's own Authorization (any case, any headers form) and keeps their other headers", async () => {
-    for (const headers of [{ Authorization: 'Bearer stale', 'X-Mine': '1' }, new Headers({ Authorization: 'Bearer stale', 'X-Mine': '1' }), [['AUTHORIZATION', 'Bearer stale'], ['X-Mine', '1']] as [string, string][]]) {
+    for (const headers of [
+      { Authorization: 'Bearer stale', 'X-Mine': '1' },
+      new Headers({ Authorization: 'Bearer stale', 'X-Mine': '1' }),
+      [
+        ['AUTHORIZATION', 'Bearer stale'],
+        ['X-Mine', '1'],
+      ] as [string, string][],
+    ]) {
       const res = await authFetch(`${server.url}/api/echo`, { headers });
       expect(res.status).toBe(200);
       const e = await echo(res);
@@ -51,7 +64,16 @@ describe('createAuthFetch', () => {
         yield* this.#entries;
       }
     }
-    for (const headers of [new Map([['X-Mine', '1'], ['Authorization', 'Bearer stale']]), new ForeignHeaders([['X-Mine', '1'], ['Authorization', 'Bearer stale']])]) {
+    for (const headers of [
+      new Map([
+        ['X-Mine', '1'],
+        ['Authorization', 'Bearer stale'],
+      ]),
+      new ForeignHeaders([
+        ['X-Mine', '1'],
+        ['Authorization', 'Bearer stale'],
+      ]),
+    ]) {
       const res = await authFetch(`${server.url}/api/echo`, { headers: headers as unknown as HeadersInit });
       expect(res.status).toBe(200);
       const e = await echo(res);
@@ -62,7 +84,11 @@ describe('createAuthFetch', () => {
   });
 
   it('attaches the token to the strategy origin, for a string, a URL and a Request', async () => {
-    for (const input of [`${server.url}/api/echo`, new URL(`${server.url}/api/echo`), new Request(`${server.url}/api/echo`, { headers: { 'x-mine': '1' } })]) {
+    for (const input of [
+      `${server.url}/api/echo`,
+      new URL(`${server.url}/api/echo`),
+      new Request(`${server.url}/api/echo`, { headers: { 'x-mine': '1' } }),
+    ]) {
       const res = await authFetch(input);
       expect(res.status).toBe(200);
       const e = await echo(res);
@@ -72,9 +98,13 @@ describe('createAuthFetch', () => {
   });
 
   it('keeps the caller headers', async () => {
-    const e = await echo(await authFetch(`${server.url}/api/echo`, { headers: { 'x-custom': 'yes', accept: 'application/json' } }));
+    const e = await echo(
+      await authFetch(`${server.url}/api/echo`, { headers: { 'x-custom': 'yes', accept: 'application/json' } }),
+    );
     expect(e.headers['x-custom']).toBe('yes');
-    const r = await echo(await authFetch(new Request(`${server.url}/api/echo`, { headers: { 'x-from-request': 'r' } })));
+    const r = await echo(
+      await authFetch(new Request(`${server.url}/api/echo`, { headers: { 'x-from-request': 'r' } })),
+    );
     expect(r.headers['x-from-request']).toBe('r');
   });
 
@@ -118,14 +148,22 @@ describe('createAuthFetch', () => {
   });
 
   it('leaves the auth endpoints alone: no token, and a 401 there is not a reason to refresh', async () => {
-    const res = await authFetch(`${server.url}/api/admin/login_check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'wrong' }) });
+    const res = await authFetch(`${server.url}/api/admin/login_check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'wrong' }),
+    });
     expect(res.status).toBe(401);
     expect(server.counters.authCalls).toBe(1);
   });
 
   it('replays once with the new token after a revoked token; same method, URL and body', async () => {
     server.revokeAccessTokens();
-    const res = await authFetch(`${server.url}/api/echo?q=1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hello: 'world' }) });
+    const res = await authFetch(`${server.url}/api/echo?q=1`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ hello: 'world' }),
+    });
     const e = await echo(res);
     expect(e.method).toBe('PUT');
     expect(e.query).toEqual({ q: '1' });
@@ -142,33 +180,69 @@ describe('createAuthFetch', () => {
       return f;
     };
     const cases: [string, () => { input?: Request; init?: RequestInit }, (e: OpenLoyaltyEcho) => void][] = [
-      ['JSON', () => ({ init: { body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } } }), (e) => expect(JSON.parse(e.body)).toEqual({ a: 1 })],
-      ['URL-encoded', () => ({ init: { body: new URLSearchParams({ a: '1', b: 'x y' }) } }), (e) => {
-        expect(e.body).toBe('a=1&b=x+y');
-        expect(e.contentType).toMatch(/^application\/x-www-form-urlencoded/);
-      }],
-      ['FormData', () => ({ init: { body: form() } }), (e) => {
-        expect(e.contentType).toMatch(/^multipart\/form-data; boundary=/);
-        expect(e.body).toContain('name="field"\r\n\r\nvalue');
-        expect(e.body).toContain('file-content');
-      }],
-      ['Blob', () => ({ init: { body: new Blob(['blob-body'], { type: 'text/plain' }) } }), (e) => {
-        expect(e.body).toBe('blob-body');
-        expect(e.contentType).toBe('text/plain');
-      }],
-      ['ArrayBuffer', () => ({ init: { body: new Uint8Array([0xff, 0, 1]).buffer } }), (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xff, 0, 1]))],
-      ['Uint8Array', () => ({ init: { body: new Uint8Array([0xfe, 2]) } }), (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xfe, 2]))],
-      ['a Request with a body', () => ({ input: new Request('http://placeholder', { method: 'POST', body: 'in-request', headers: { 'content-type': 'text/x-mine' } }) }), (e) => {
-        expect(e.body).toBe('in-request');
-        expect(e.contentType).toBe('text/x-mine');
-      }],
+      [
+        'JSON',
+        () => ({ init: { body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } } }),
+        (e) => expect(JSON.parse(e.body)).toEqual({ a: 1 }),
+      ],
+      [
+        'URL-encoded',
+        () => ({ init: { body: new URLSearchParams({ a: '1', b: 'x y' }) } }),
+        (e) => {
+          expect(e.body).toBe('a=1&b=x+y');
+          expect(e.contentType).toMatch(/^application\/x-www-form-urlencoded/);
+        },
+      ],
+      [
+        'FormData',
+        () => ({ init: { body: form() } }),
+        (e) => {
+          expect(e.contentType).toMatch(/^multipart\/form-data; boundary=/);
+          expect(e.body).toContain('name="field"\r\n\r\nvalue');
+          expect(e.body).toContain('file-content');
+        },
+      ],
+      [
+        'Blob',
+        () => ({ init: { body: new Blob(['blob-body'], { type: 'text/plain' }) } }),
+        (e) => {
+          expect(e.body).toBe('blob-body');
+          expect(e.contentType).toBe('text/plain');
+        },
+      ],
+      [
+        'ArrayBuffer',
+        () => ({ init: { body: new Uint8Array([0xff, 0, 1]).buffer } }),
+        (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xff, 0, 1])),
+      ],
+      [
+        'Uint8Array',
+        () => ({ init: { body: new Uint8Array([0xfe, 2]) } }),
+        (e) => expect(Buffer.from(e.body, 'base64')).toEqual(Buffer.from([0xfe, 2])),
+      ],
+      [
+        'a Request with a body',
+        () => ({
+          input: new Request('http://placeholder', {
+            method: 'POST',
+            body: 'in-request',
+            headers: { 'content-type': 'text/x-mine' },
+          }),
+        }),
+        (e) => {
+          expect(e.body).toBe('in-request');
+          expect(e.contentType).toBe('text/x-mine');
+        },
+      ],
     ];
     for (const [name, make, check] of cases) {
       it(name, async () => {
         server.revokeAccessTokens();
         const { input, init } = make();
         const url = `${server.url}/api/echo`;
-        const res = input ? await authFetch(new Request(url, input)) : await authFetch(url, { method: 'POST', ...init });
+        const res = input
+          ? await authFetch(new Request(url, input))
+          : await authFetch(url, { method: 'POST', ...init });
         expect(res.status).toBe(200);
         const e = await echo(res);
         expect(e.method).toBe('POST');
@@ -196,7 +270,10 @@ describe('createAuthFetch', () => {
   });
 
   it('passes a 403 through without a refresh', async () => {
-    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden.' } } });
+    server.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 403, body: { code: 403, message: 'Forbidden.' } },
+    });
     const res = await authFetch(`${server.url}/api/echo`);
     expect(res.status).toBe(403);
     expect(server.counters.authCalls).toBe(0);
@@ -219,7 +296,10 @@ describe('createAuthFetch', () => {
     const error = await f(`${server.url}/api/echo`, { method: 'post', body: 'x' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthError);
     expect((error as AuthError).code).toBe('CREDENTIALS_REJECTED');
-    expect((error as AuthError & { request?: unknown }).request).toEqual({ method: 'POST', url: `${server.url}/api/echo` });
+    expect((error as AuthError & { request?: unknown }).request).toEqual({
+      method: 'POST',
+      url: `${server.url}/api/echo`,
+    });
     const printed = inspect(error, { depth: 8 }) + JSON.stringify(error);
     expect(printed).not.toContain('wrong-password');
     expect(printed).not.toContain(token);
@@ -263,7 +343,9 @@ describe('createAuthFetch', () => {
     try {
       const limited = createAuthFetch(session, { origins: [slow.url], limiter: { maxConcurrent: 2 } });
       // A job lasts until the headers arrive; reading the body is the caller's business.
-      const all = await Promise.all(Array.from({ length: 12 }, (_, i) => limited(`${slow.url}/r${i}`).then((r) => r.json())));
+      const all = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => limited(`${slow.url}/r${i}`).then((r) => r.json())),
+      );
       expect(all).toHaveLength(12);
       expect(maxInFlight).toBe(2);
 
@@ -288,7 +370,11 @@ describe('createAuthFetch', () => {
     expect(server.counters.apiCalls).toBe(2);
 
     server.resetCounters();
-    server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, times: 5 });
+    server.faults.add({
+      endpoint: 'api',
+      fault: { kind: 'status', status: 429, headers: { 'retry-after': '0' } },
+      times: 5,
+    });
     expect((await authFetch(url)).status).toBe(429);
     expect(server.counters.apiCalls).toBe(3);
     server.faults.clear();

@@ -4,14 +4,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthSession, type AuthSession } from '@auth/core';
 import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
 import { openLoyaltyApiKey } from '@auth/openloyalty-api-key';
-import { listen, readBody, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import {
+  listen,
+  readBody,
+  sendJson,
+  type OpenLoyaltyEcho,
+  type OpenLoyaltyServer,
+  type RunningServer,
+} from '@auth/testing';
 import { createAuthFetch } from '../src/index.js';
 import { adminSession, RATE_WINDOW_MS, startOpenLoyalty } from '../../axios-adapter/test/fixtures/servers.js';
 
 const KEY = 'olk_live_request_body_0123456789';
 
 /** A plain server that counts what reaches it and answers 302 to `target()`. */
-async function startBouncer(target: () => string): Promise<RunningServer & { hits: { url: string; authorization?: string }[] }> {
+async function startBouncer(
+  target: () => string,
+): Promise<RunningServer & { hits: { url: string; authorization?: string }[] }> {
   const hits: { url: string; authorization?: string }[] = [];
   const running = await listen((req, res) => {
     hits.push({ url: req.url ?? '/', authorization: req.headers.authorization });
@@ -45,7 +54,11 @@ describe('issue 11: the fetch adapter', () => {
         expect(res.redirected).toBe(true);
         await res.arrayBuffer();
       }
-      expect({ logins: server.counters.logins, refreshes: server.counters.refreshes, authCalls: server.counters.authCalls }).toEqual({ logins: 0, refreshes: 0, authCalls: 0 });
+      expect({
+        logins: server.counters.logins,
+        refreshes: server.counters.refreshes,
+        authCalls: server.counters.authCalls,
+      }).toEqual({ logins: 0, refreshes: 0, authCalls: 0 });
       expect(foreign.hits).toHaveLength(5);
       expect(entry.hits.every((h) => h.authorization?.startsWith('Bearer '))).toBe(true);
       expect(foreign.hits.every((h) => h.authorization === undefined)).toBe(true);
@@ -67,7 +80,10 @@ describe('issue 11: the fetch adapter', () => {
         bodies.push(`${req.method} ${req.url} ${body}`);
         const status = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('status'));
         // `?status=307&here`: to this server's /land; otherwise to the API's echo.
-        if (status) return void res.writeHead(status, { location: req.url?.includes('here') ? '/land' : `${server.url}/api/echo` }).end();
+        if (status)
+          return void res
+            .writeHead(status, { location: req.url?.includes('here') ? '/land' : `${server.url}/api/echo` })
+            .end();
         sendJson(res, 200, { method: req.method, body, contentType: req.headers['content-type'] });
       });
       hops = Object.assign(running, { bodies });
@@ -77,7 +93,8 @@ describe('issue 11: the fetch adapter', () => {
     for (const status of [307, 308]) {
       it(`a POST Request answered by a ${status}; a 401 after it replayed along the same redirect; a 401 replayed directly`, async () => {
         const payload = JSON.stringify({ a: 1, text: 'é'.repeat(10) });
-        const post = (url: string, body: BodyInit) => new Request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        const post = (url: string, body: BodyInit) =>
+          new Request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
         // Bearer: fetch follows the redirect (within the origin) with the buffered body.
         const authFetch = createAuthFetch(session, { origins: [hops.url] });
         const res = await authFetch(post(`${hops.url}/go?status=${status}&here`, payload));
@@ -96,7 +113,11 @@ describe('issue 11: the fetch adapter', () => {
         } finally {
           keyed.close();
         }
-        expect(hops.bodies).toEqual([`POST /go?status=${status}&here ${payload}`, `POST /land ${payload}`, ...[0, 1].map(() => `POST /go?status=${status} ${payload}`)]);
+        expect(hops.bodies).toEqual([
+          `POST /go?status=${status}&here ${payload}`,
+          `POST /land ${payload}`,
+          ...[0, 1].map(() => `POST /go?status=${status} ${payload}`),
+        ]);
 
         // Bearer, a 401 straight from the API: renewed once and replayed with the same bytes.
         server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 401 }, times: 1 });
@@ -110,13 +131,25 @@ describe('issue 11: the fetch adapter', () => {
 
   describe("item 1: the request's signal bounds every wait the adapter adds", () => {
     it('waiting for a token (a slow login), from init or from the Request', async () => {
-      const fresh = createAuthSession(openLoyaltyAdmin({ baseUrl: server.url, username: 'admin', password: 'password', rateLimit: { max: 20, windowMs: RATE_WINDOW_MS } }));
+      const fresh = createAuthSession(
+        openLoyaltyAdmin({
+          baseUrl: server.url,
+          username: 'admin',
+          password: 'password',
+          rateLimit: { max: 20, windowMs: RATE_WINDOW_MS },
+        }),
+      );
       server.faults.add({ endpoint: 'login', fault: { kind: 'delay', ms: 5_000 } });
       try {
         const authFetch = createAuthFetch(fresh);
-        const fromInit = await authFetch(`${server.url}/api/echo`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
-        const fromRequest = await authFetch(new Request(`${server.url}/api/echo`, { signal: AbortSignal.timeout(200) })).catch((e: unknown) => e);
-        for (const error of [fromInit, fromRequest]) expect(error).toMatchObject({ code: 'ABORTED', request: { method: 'GET', url: `${server.url}/api/echo` } });
+        const fromInit = await authFetch(`${server.url}/api/echo`, { signal: AbortSignal.timeout(200) }).catch(
+          (e: unknown) => e,
+        );
+        const fromRequest = await authFetch(
+          new Request(`${server.url}/api/echo`, { signal: AbortSignal.timeout(200) }),
+        ).catch((e: unknown) => e);
+        for (const error of [fromInit, fromRequest])
+          expect(error).toMatchObject({ code: 'ABORTED', request: { method: 'GET', url: `${server.url}/api/echo` } });
         expect(fresh.peekToken()).toBeUndefined();
         expect(server.counters.apiCalls).toBe(0);
       } finally {
@@ -129,7 +162,9 @@ describe('issue 11: the fetch adapter', () => {
       server.faults.add({ endpoint: 'api', fault: { kind: 'delay', ms: 3_000 } });
       let firstDone = false;
       const first = authFetch(`${server.url}/api/echo`).finally(() => (firstDone = true));
-      const queued = await authFetch(`${server.url}/api/echo`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+      const queued = await authFetch(`${server.url}/api/echo`, { signal: AbortSignal.timeout(200) }).catch(
+        (e: unknown) => e,
+      );
       expect(queued).toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/rate limiter/) });
       expect(firstDone).toBe(false);
       expect((await first).status).toBe(200);
@@ -137,7 +172,9 @@ describe('issue 11: the fetch adapter', () => {
 
       server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '20' } } });
       const plain = createAuthFetch(session, { retryRateLimited: { maxRetryAfterMs: 60_000 } });
-      const waiting = await plain(new Request(`${server.url}/api/echo`, { signal: AbortSignal.timeout(300) })).catch((e: unknown) => e);
+      const waiting = await plain(new Request(`${server.url}/api/echo`, { signal: AbortSignal.timeout(300) })).catch(
+        (e: unknown) => e,
+      );
       expect(waiting).toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/429/) });
       expect(server.counters.apiCalls).toBe(2);
     });
@@ -147,7 +184,10 @@ describe('issue 11: the fetch adapter', () => {
       const onWarning = (w: Error) => void warnings.push(w.name);
       process.on('warning', onWarning);
       try {
-        server.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 429, headers: { 'retry-after': '4000000' } } });
+        server.faults.add({
+          endpoint: 'api',
+          fault: { kind: 'status', status: 429, headers: { 'retry-after': '4000000' } },
+        });
         const patient = createAuthFetch(session, { retryRateLimited: { maxRetryAfterMs: Number.POSITIVE_INFINITY } });
         const ctl = new AbortController();
         const waiting = patient(`${server.url}/api/echo`, { signal: ctl.signal }).catch((e: unknown) => e);

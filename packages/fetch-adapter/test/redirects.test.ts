@@ -5,7 +5,15 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthSession, type AuthSession } from '@auth/core';
 import { openLoyaltyApiKey } from '@auth/openloyalty-api-key';
-import { createOpenLoyaltyServer, listen, readBody, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer, type RunningServer } from '@auth/testing';
+import {
+  createOpenLoyaltyServer,
+  listen,
+  readBody,
+  sendJson,
+  type OpenLoyaltyEcho,
+  type OpenLoyaltyServer,
+  type RunningServer,
+} from '@auth/testing';
 import { createAuthFetch, type AuthFetch } from '../src/index.js';
 import { adminSession, startOpenLoyalty, waitFor } from '../../axios-adapter/test/fixtures/servers.js';
 
@@ -39,7 +47,17 @@ async function startHops(): Promise<Hops> {
   let hops: Hops | undefined;
   const running = await listen(async (req, res) => {
     const h = (name: string) => req.headers[name] as string | undefined;
-    seen.push({ method: req.method ?? 'GET', url: req.url ?? '/', token: h('x-auth-token'), authorization: h('authorization'), cookie: h('cookie'), proxyAuthorization: h('proxy-authorization'), contentType: h('content-type'), mine: h('x-mine'), body: await readBody(req) });
+    seen.push({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      token: h('x-auth-token'),
+      authorization: h('authorization'),
+      cookie: h('cookie'),
+      proxyAuthorization: h('proxy-authorization'),
+      contentType: h('content-type'),
+      mine: h('x-mine'),
+      body: await readBody(req),
+    });
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/r') {
       res.writeHead(Number(url.searchParams.get('status') ?? 302), { location: url.searchParams.get('to')! });
@@ -61,7 +79,8 @@ async function startHops(): Promise<Hops> {
 }
 
 /** A URL on `server` that answers `status` with `Location: target`. */
-const via = (server: RunningServer, target: string, status = 302) => `${server.url}/r?status=${status}&to=${encodeURIComponent(target)}`;
+const via = (server: RunningServer, target: string, status = 302) =>
+  `${server.url}/r?status=${status}&to=${encodeURIComponent(target)}`;
 const paths = (hops: Hops) => hops.seen.map((s) => new URL(s.url, 'http://x').pathname);
 
 describe('createAuthFetch: redirects of a custom auth header', () => {
@@ -72,7 +91,11 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
   let authFetch: AuthFetch;
 
   beforeEach(async () => {
-    [ol, allowed, other] = await Promise.all([createOpenLoyaltyServer({ apiKeys: [{ key: KEY }] }), startHops(), startHops()]);
+    [ol, allowed, other] = await Promise.all([
+      createOpenLoyaltyServer({ apiKeys: [{ key: KEY }] }),
+      startHops(),
+      startHops(),
+    ]);
     allowed.peer = other.url;
     other.peer = allowed.url;
     // The key belongs to the OpenLoyalty origin; `allowed` is another origin the caller trusts.
@@ -137,26 +160,69 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
   });
 
   it('303 after a POST becomes a GET without body or body headers; 301/302 change only a POST; 307 and 308 keep method and body', async () => {
-    const headers = { 'content-type': 'application/json', 'content-language': 'en', 'x-mine': '1', authorization: 'Basic callers-own', cookie: 'sid=1', 'proxy-authorization': 'Basic proxy' };
+    const headers = {
+      'content-type': 'application/json',
+      'content-language': 'en',
+      'x-mine': '1',
+      authorization: 'Basic callers-own',
+      cookie: 'sid=1',
+      'proxy-authorization': 'Basic proxy',
+    };
     const body = JSON.stringify({ hello: 'world' });
     const cases: [string, number, string, RequestInit | Request, Partial<Seen>][] = [
       ['/303', 303, 'POST', { method: 'POST', headers, body }, { method: 'GET', body: '', contentType: undefined }],
       ['/302', 302, 'POST', { method: 'POST', headers, body }, { method: 'GET', body: '', contentType: undefined }],
-      ['/302-put', 302, 'PUT', { method: 'PUT', headers, body }, { method: 'PUT', body, contentType: 'application/json' }],
-      ['/307', 307, 'POST', { method: 'POST', headers, body }, { method: 'POST', body, contentType: 'application/json' }],
-      ['/308-request', 308, 'POST', new Request('http://placeholder', { method: 'POST', headers, body }), { method: 'POST', body, contentType: 'application/json' }],
+      [
+        '/302-put',
+        302,
+        'PUT',
+        { method: 'PUT', headers, body },
+        { method: 'PUT', body, contentType: 'application/json' },
+      ],
+      [
+        '/307',
+        307,
+        'POST',
+        { method: 'POST', headers, body },
+        { method: 'POST', body, contentType: 'application/json' },
+      ],
+      [
+        '/308-request',
+        308,
+        'POST',
+        new Request('http://placeholder', { method: 'POST', headers, body }),
+        { method: 'POST', body, contentType: 'application/json' },
+      ],
     ];
     for (const [path, status, method, init, expected] of cases) {
       const url = via(allowed, `${other.url}${path}`, status);
       const res = init instanceof Request ? await authFetch(new Request(url, init)) : await authFetch(url, init);
       expect(res.status).toBe(200);
-      expect(allowed.seen.at(-1)).toMatchObject({ method, body, token: KEY, authorization: 'Basic callers-own', cookie: 'sid=1' });
+      expect(allowed.seen.at(-1)).toMatchObject({
+        method,
+        body,
+        token: KEY,
+        authorization: 'Basic callers-own',
+        cookie: 'sid=1',
+      });
       // Another origin: no key, and none of the credentials fetch drops on a cross-origin redirect.
-      expect(other.seen.at(-1)).toMatchObject({ url: path, ...expected, token: undefined, authorization: undefined, cookie: undefined, proxyAuthorization: undefined, mine: '1' });
+      expect(other.seen.at(-1)).toMatchObject({
+        url: path,
+        ...expected,
+        token: undefined,
+        authorization: undefined,
+        cookie: undefined,
+        proxyAuthorization: undefined,
+        mine: '1',
+      });
     }
 
     // 307 onto the OpenLoyalty origin: the same POST and body, with the key.
-    const res = await authFetch(via(allowed, `${ol.url}/api/echo?q=1`, 307), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await authFetch(via(allowed, `${ol.url}/api/echo?q=1`, 307), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const e = await echo(res);
     expect([e.method, e.body, e.query, e.user.kind]).toEqual(['POST', body, { q: '1' }, 'api-key']);
   });
@@ -169,12 +235,20 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
           c.close();
         },
       });
-    const error = await authFetch(via(allowed, `${other.url}/307`, 307), { method: 'POST', body: stream(), duplex: 'half' } as RequestInit).catch((e: unknown) => e);
+    const error = await authFetch(via(allowed, `${other.url}/307`, 307), {
+      method: 'POST',
+      body: stream(),
+      duplex: 'half',
+    } as RequestInit).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TypeError);
     expect(allowed.seen).toEqual([expect.objectContaining({ method: 'POST', body: 'streamed', token: KEY })]);
     expect(other.seen).toEqual([]);
 
-    const res = await authFetch(via(allowed, `${other.url}/303`, 303), { method: 'POST', body: stream(), duplex: 'half' } as RequestInit);
+    const res = await authFetch(via(allowed, `${other.url}/303`, 303), {
+      method: 'POST',
+      body: stream(),
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(200);
     expect(other.seen).toEqual([expect.objectContaining({ method: 'GET', body: '', token: undefined })]);
   });
@@ -192,7 +266,9 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
   it('an abort during a redirect chain rejects at once', async () => {
     const controller = new AbortController();
     const started = Date.now();
-    const pending = authFetch(via(allowed, via(other, `${other.url}/hang`)), { signal: controller.signal }).catch((e: unknown) => e);
+    const pending = authFetch(via(allowed, via(other, `${other.url}/hang`)), { signal: controller.signal }).catch(
+      (e: unknown) => e,
+    );
     await waitFor(() => paths(other).includes('/hang'), 'the hop that hangs');
     controller.abort();
     const error = await pending;
@@ -209,7 +285,7 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
     expect(other.seen).toEqual([expect.objectContaining({ url: '/no-location', token: undefined })]);
   });
 
-  it("a 401 at the end of a chain within the allowed origins is replayed once, from the original URL; one from where the key did not go is handed back", async () => {
+  it('a 401 at the end of a chain within the allowed origins is replayed once, from the original URL; one from where the key did not go is handed back', async () => {
     ol.faults.add({ endpoint: 'api', fault: { kind: 'status', status: 401 }, times: 1 });
     const start = via(allowed, `${ol.url}/api/echo`);
     const res = await authFetch(start);
@@ -245,7 +321,10 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
 
   it("leaves the caller's own redirect mode alone: 'manual' returns the 3xx untouched, 'error' rejects", async () => {
     const url = via(allowed, `${other.url}/not-followed`);
-    for (const res of [await authFetch(url, { redirect: 'manual' }), await authFetch(new Request(url, { redirect: 'manual' }))]) {
+    for (const res of [
+      await authFetch(url, { redirect: 'manual' }),
+      await authFetch(new Request(url, { redirect: 'manual' })),
+    ]) {
       expect(res.status).toBe(302);
       expect(res.headers.get('location')).toBe(`${other.url}/not-followed`);
       expect(res.redirected).toBe(false);
@@ -299,7 +378,8 @@ describe('createAuthFetch: redirects of a custom auth header', () => {
     const browserLike = async (input: RequestInfo | URL, init?: RequestInit) => {
       modes.push(init?.redirect);
       const res = await fetch(input, init);
-      if (init?.redirect === 'manual' && res.status >= 300 && res.status < 400) Object.defineProperty(res, 'type', { value: 'opaqueredirect' });
+      if (init?.redirect === 'manual' && res.status >= 300 && res.status < 400)
+        Object.defineProperty(res, 'type', { value: 'opaqueredirect' });
       return res;
     };
     const f = createAuthFetch(session, { origins: [allowed.url], fetch: browserLike });

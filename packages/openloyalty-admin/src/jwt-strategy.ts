@@ -1,4 +1,16 @@
-import { BadResponseError, ConfigurationError, httpBaseUrl, RefreshRejectedError, isAuthError, passwordSource, type PasswordOptions, type RateLimitSpec, type Strategy, type StrategyContext, type TokenSet } from '@auth/core';
+import {
+  BadResponseError,
+  ConfigurationError,
+  httpBaseUrl,
+  RefreshRejectedError,
+  isAuthError,
+  passwordSource,
+  type PasswordOptions,
+  type RateLimitSpec,
+  type Strategy,
+  type StrategyContext,
+  type TokenSet,
+} from '@auth/core';
 
 /**
  * Overrides of the declared auth-call budget (upstream: 20 per minute per account).
@@ -54,7 +66,8 @@ export interface OpenLoyaltyJwtFlowOptions {
 const normalizeBaseUrl = (baseUrl: string | URL, strategy: string): URL => httpBaseUrl(baseUrl, strategy);
 
 function requireString(value: unknown, field: string, strategy: string): string {
-  if (typeof value !== 'string' || value === '') throw new ConfigurationError(`${strategy}: ${field} must be a non-empty string`, { strategy });
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigurationError(`${strategy}: ${field} must be a non-empty string`, { strategy });
   return value;
 }
 
@@ -63,12 +76,18 @@ interface TokenAnswer {
   refresh_token?: unknown;
 }
 
-function toTokenSet(body: unknown, operation: 'login' | 'refresh', strategy: string, previousRefresh?: string): TokenSet {
+function toTokenSet(
+  body: unknown,
+  operation: 'login' | 'refresh',
+  strategy: string,
+  previousRefresh?: string,
+): TokenSet {
   const answer = (body && typeof body === 'object' ? body : {}) as TokenAnswer;
   if (typeof answer.token !== 'string' || answer.token === '') {
     throw new BadResponseError(`${strategy}: the ${operation} answer has no "token"`, { operation, strategy });
   }
-  const refreshToken = typeof answer.refresh_token === 'string' && answer.refresh_token !== '' ? answer.refresh_token : previousRefresh;
+  const refreshToken =
+    typeof answer.refresh_token === 'string' && answer.refresh_token !== '' ? answer.refresh_token : previousRefresh;
   return { accessToken: answer.token, refreshToken };
 }
 
@@ -109,7 +128,8 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
     max: options.rateLimit?.max ?? 20,
     windowMs: options.rateLimit?.windowMs ?? 60_000,
   };
-  if (!(rateLimit.max >= 1) || !(rateLimit.windowMs > 0)) throw new ConfigurationError(`${name}: rateLimit.max must be >= 1 and rateLimit.windowMs > 0`, { strategy: name });
+  if (!(rateLimit.max >= 1) || !(rateLimit.windowMs > 0))
+    throw new ConfigurationError(`${name}: rateLimit.max must be >= 1 and rateLimit.windowMs > 0`, { strategy: name });
 
   async function refreshWith(refreshToken: string, ctx: StrategyContext): Promise<TokenSet> {
     const { body } = await ctx.http({ operation: 'refresh', url: refreshUrl, json: { refresh_token: refreshToken } });
@@ -118,7 +138,13 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
 
   async function revokeWith(accessToken: string, ctx: StrategyContext): Promise<boolean> {
     // 401: the access token is no longer accepted; the caller decides whether to renew and retry.
-    const res = await ctx.http({ operation: 'revoke', url: revokeUrl, method: 'GET', headers: { authorization: `Bearer ${accessToken}` }, statusMap: { 401: 'ok' } });
+    const res = await ctx.http({
+      operation: 'revoke',
+      url: revokeUrl,
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}` },
+      statusMap: { 401: 'ok' },
+    });
     return res.status !== 401;
   }
 
@@ -140,7 +166,8 @@ export function openLoyaltyJwt(options: OpenLoyaltyJwtOptions): Strategy {
       return toTokenSet(body, 'login', name);
     },
     async refresh(tokens, ctx) {
-      if (!tokens.refreshToken) throw new RefreshRejectedError(`${name}: no refresh token to refresh with`, { strategy: name });
+      if (!tokens.refreshToken)
+        throw new RefreshRejectedError(`${name}: no refresh token to refresh with`, { strategy: name });
       return refreshWith(tokens.refreshToken, ctx);
     },
     async revoke(original, ctx) {

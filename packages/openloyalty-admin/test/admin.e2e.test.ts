@@ -1,6 +1,14 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, createAuthSession, memoryTokenStore, type AuthSession, type AuthSessionOptions, type FixedPassword, type Logger } from '@auth/core';
+import {
+  AuthError,
+  createAuthSession,
+  memoryTokenStore,
+  type AuthSession,
+  type AuthSessionOptions,
+  type FixedPassword,
+  type Logger,
+} from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
 import { openLoyaltyAdmin, type OpenLoyaltyAdminOptions } from '@auth/openloyalty-admin';
 
@@ -17,12 +25,24 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-function session(s: OpenLoyaltyServer, opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyAdminOptions & FixedPassword> } = {}) {
+function session(
+  s: OpenLoyaltyServer,
+  opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyAdminOptions & FixedPassword> } = {},
+) {
   const { strategy, ...rest } = opts;
-  const sess = createAuthSession(openLoyaltyAdmin({ baseUrl: s.url, username: 'admin@example.com', password: PASSWORD, rateLimit: { windowMs: 1500 }, ...strategy }), {
-    retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    ...rest,
-  });
+  const sess = createAuthSession(
+    openLoyaltyAdmin({
+      baseUrl: s.url,
+      username: 'admin@example.com',
+      password: PASSWORD,
+      rateLimit: { windowMs: 1500 },
+      ...strategy,
+    }),
+    {
+      retry: { baseDelayMs: 5, maxDelayMs: 20 },
+      ...rest,
+    },
+  );
   sessions.push(sess);
   return sess;
 }
@@ -74,12 +94,25 @@ describe('openLoyaltyAdmin: login and refresh', () => {
   });
 
   it('declares origins, auth endpoints, a per-account store key and a 20-per-minute budget', () => {
-    const strategy = openLoyaltyAdmin({ baseUrl: 'https://tenant.example.com/prefix/', username: 'alice', password: PASSWORD });
+    const strategy = openLoyaltyAdmin({
+      baseUrl: 'https://tenant.example.com/prefix/',
+      username: 'alice',
+      password: PASSWORD,
+    });
     expect(strategy.origins).toEqual(['https://tenant.example.com']);
-    expect(strategy.authEndpoints).toEqual(['https://tenant.example.com/prefix/api/admin/login_check', 'https://tenant.example.com/prefix/api/token/refresh']);
-    expect(strategy.rateLimit).toEqual({ key: 'openloyalty-admin:https://tenant.example.com/prefix:alice', max: 20, windowMs: 60_000 });
+    expect(strategy.authEndpoints).toEqual([
+      'https://tenant.example.com/prefix/api/admin/login_check',
+      'https://tenant.example.com/prefix/api/token/refresh',
+    ]);
+    expect(strategy.rateLimit).toEqual({
+      key: 'openloyalty-admin:https://tenant.example.com/prefix:alice',
+      max: 20,
+      windowMs: 60_000,
+    });
     expect(strategy.storeKey).toContain('alice');
-    expect(openLoyaltyAdmin({ baseUrl: 'https://tenant.example.com', username: 'bob', password: PASSWORD }).rateLimit!.key).not.toBe(strategy.rateLimit!.key);
+    expect(
+      openLoyaltyAdmin({ baseUrl: 'https://tenant.example.com', username: 'bob', password: PASSWORD }).rateLimit!.key,
+    ).not.toBe(strategy.rateLimit!.key);
     expect(inspect(strategy, { showHidden: true, depth: 5 })).not.toContain(PASSWORD);
     expect(JSON.stringify(strategy)).not.toContain(PASSWORD);
   });
@@ -113,7 +146,11 @@ describe('openLoyaltyAdmin: login and refresh', () => {
     expect(new Set([first.refreshToken, second.refreshToken, third.refreshToken]).size).toBe(3);
     expect((await sess.exportTokens())?.refreshToken).toBe(third.refreshToken);
     expect(s.liveRefreshTokens('admin@example.com')).toBe(1);
-    const replay = await fetch(`${s.url}/api/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: first.refreshToken }) });
+    const replay = await fetch(`${s.url}/api/token/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: first.refreshToken }),
+    });
     expect(replay.status).toBe(401);
     expect(s.counters).toMatchObject({ logins: 1, refreshes: 2 });
   });
@@ -166,7 +203,11 @@ describe('openLoyaltyAdmin: logout', () => {
     expect(s.counters.revokes).toBe(1);
     expect(s.liveRefreshTokens('admin@example.com')).toBe(0);
     expect(await sess.exportTokens()).toBeUndefined();
-    const replay = await fetch(`${s.url}/api/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: tokens.refreshToken }) });
+    const replay = await fetch(`${s.url}/api/token/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: tokens.refreshToken }),
+    });
     expect(replay.status).toBe(401);
   });
 
@@ -202,49 +243,85 @@ describe('openLoyaltyAdmin: logout', () => {
 });
 
 describe('openLoyaltyAdmin: rejected credentials and configuration', () => {
-  it.each(['spec', 'bundle'] as const)('rejects a wrong password with CREDENTIALS_REJECTED, once, without echoing it (%s body)', async (errorBodies) => {
-    const s = await start({ errorBodies });
-    const { lines, logger } = capture();
-    const events: unknown[] = [];
-    const sess = session(s, { logger, strategy: { password: 'Wr0ng-passw0rd-123' }, on: { failure: (e) => events.push(e) } });
-    const error = await sess.getToken().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'CREDENTIALS_REJECTED', status: 401, operation: 'login', strategy: 'openloyalty-admin' });
-    expectNoSecret(error, 'Wr0ng-passw0rd-123', PASSWORD);
-    expect(s.counters).toMatchObject({ authCalls: 1, loginsRejected: 1 });
-    expect(lines.join('\n')).not.toContain('Wr0ng-passw0rd-123');
-    expect(inspect(events, { depth: 6 })).not.toContain('Wr0ng-passw0rd-123');
-  });
+  it.each(['spec', 'bundle'] as const)(
+    'rejects a wrong password with CREDENTIALS_REJECTED, once, without echoing it (%s body)',
+    async (errorBodies) => {
+      const s = await start({ errorBodies });
+      const { lines, logger } = capture();
+      const events: unknown[] = [];
+      const sess = session(s, {
+        logger,
+        strategy: { password: 'Wr0ng-passw0rd-123' },
+        on: { failure: (e) => events.push(e) },
+      });
+      const error = await sess.getToken().catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'CREDENTIALS_REJECTED',
+        status: 401,
+        operation: 'login',
+        strategy: 'openloyalty-admin',
+      });
+      expectNoSecret(error, 'Wr0ng-passw0rd-123', PASSWORD);
+      expect(s.counters).toMatchObject({ authCalls: 1, loginsRejected: 1 });
+      expect(lines.join('\n')).not.toContain('Wr0ng-passw0rd-123');
+      expect(inspect(events, { depth: 6 })).not.toContain('Wr0ng-passw0rd-123');
+    },
+  );
 
   it('keeps the password and tokens out of errors even when the server echoes them back', async () => {
     const s = await start();
-    s.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 401, body: { message: `Bad credentials: password ${PASSWORD} is wrong` } } });
+    s.faults.add({
+      endpoint: 'login',
+      fault: { kind: 'status', status: 401, body: { message: `Bad credentials: password ${PASSWORD} is wrong` } },
+    });
     const sess = session(s, { retry: { retries: 1, baseDelayMs: 5, maxDelayMs: 10 } });
     const rejected = await sess.getToken().catch((e: unknown) => e);
     expect(rejected).toMatchObject({ code: 'CREDENTIALS_REJECTED' });
     expectNoSecret(rejected, PASSWORD);
     const tokens = await sess.getToken();
-    s.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 500, body: { message: `cannot rotate ${tokens.refreshToken}` } }, times: 2 });
+    s.faults.add({
+      endpoint: 'refresh',
+      fault: { kind: 'status', status: 500, body: { message: `cannot rotate ${tokens.refreshToken}` } },
+      times: 2,
+    });
     const failed = await sess.refresh().catch((e: unknown) => e);
     expect(failed).toMatchObject({ code: 'SERVER_ERROR', operation: 'refresh' });
     expect((failed as Error).message).toContain('[redacted]');
     expectNoSecret(failed, tokens.refreshToken!, tokens.accessToken, PASSWORD);
-    s.faults.add({ endpoint: 'revoke', fault: { kind: 'status', status: 500, body: { message: `token ${tokens.accessToken}` } }, times: 2 });
+    s.faults.add({
+      endpoint: 'revoke',
+      fault: { kind: 'status', status: 500, body: { message: `token ${tokens.accessToken}` } },
+      times: 2,
+    });
     const revokeFailed = await sess.logout().catch((e: unknown) => e);
     expect(revokeFailed).toMatchObject({ code: 'SERVER_ERROR', operation: 'revoke' });
     expectNoSecret(revokeFailed, tokens.accessToken, tokens.refreshToken!);
   });
 
   it('rejects unusable options with CONFIGURATION and no HTTP call', () => {
-    expect(() => openLoyaltyAdmin({ baseUrl: 'not a url', username: 'a', password: PASSWORD })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
-    expect(() => openLoyaltyAdmin({ baseUrl: 'ftp://x.test', username: 'a', password: PASSWORD })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
-    expect(() => openLoyaltyAdmin({ baseUrl: 'https://x.test', username: '', password: PASSWORD })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
-    expect(() => openLoyaltyAdmin({ baseUrl: 'https://x.test', username: 'a', password: '' })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
-    expect(() => openLoyaltyAdmin({ baseUrl: 'https://x.test', username: 'a', password: PASSWORD, rateLimit: { max: 0 } })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
+    expect(() => openLoyaltyAdmin({ baseUrl: 'not a url', username: 'a', password: PASSWORD })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
+    expect(() => openLoyaltyAdmin({ baseUrl: 'ftp://x.test', username: 'a', password: PASSWORD })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
+    expect(() => openLoyaltyAdmin({ baseUrl: 'https://x.test', username: '', password: PASSWORD })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
+    expect(() => openLoyaltyAdmin({ baseUrl: 'https://x.test', username: 'a', password: '' })).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION' }),
+    );
+    expect(() =>
+      openLoyaltyAdmin({ baseUrl: 'https://x.test', username: 'a', password: PASSWORD, rateLimit: { max: 0 } }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
   });
 
   it('reports a wrong base URL (404 on login) as CONFIGURATION, not retried', async () => {
     const s = await start();
-    const sess = createAuthSession(openLoyaltyAdmin({ baseUrl: `${s.url}/nowhere`, username: 'admin@example.com', password: PASSWORD }), { retry: { baseDelayMs: 5 } });
+    const sess = createAuthSession(
+      openLoyaltyAdmin({ baseUrl: `${s.url}/nowhere`, username: 'admin@example.com', password: PASSWORD }),
+      { retry: { baseDelayMs: 5 } },
+    );
     sessions.push(sess);
     const error = await sess.getToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CONFIGURATION', status: 404 });
@@ -300,7 +377,10 @@ describe('openLoyaltyAdmin: server failures', () => {
     await expect(sess.refresh()).rejects.toMatchObject({ code: 'BAD_RESPONSE', operation: 'refresh' });
     s.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 503 }, times: 2 });
     await expect(sess.refresh()).rejects.toMatchObject({ code: 'SERVER_ERROR', operation: 'refresh' });
-    expect(await sess.exportTokens()).toMatchObject({ accessToken: before.accessToken, refreshToken: before.refreshToken });
+    expect(await sess.exportTokens()).toMatchObject({
+      accessToken: before.accessToken,
+      refreshToken: before.refreshToken,
+    });
     expect((await call(sess, `${s.url}/api/echo`)).status).toBe(200);
     const after = await sess.refresh();
     expect(after.accessToken).not.toBe(before.accessToken);
@@ -323,7 +403,12 @@ describe('openLoyaltyAdmin: rate limit', () => {
   it('honours a 429 with Retry-After when the server is stricter than the declared budget', async () => {
     const s = await start({ rateLimit: { max: 3, windowMs: 1000 } });
     const rateLimited: number[] = [];
-    const many = Array.from({ length: 6 }, () => session(s, { strategy: { rateLimit: { max: 20, windowMs: 1000 } }, on: { 'rate-limited': (e) => rateLimited.push(e.retryAfterMs) } }));
+    const many = Array.from({ length: 6 }, () =>
+      session(s, {
+        strategy: { rateLimit: { max: 20, windowMs: 1000 } },
+        on: { 'rate-limited': (e) => rateLimited.push(e.retryAfterMs) },
+      }),
+    );
     const results = await Promise.allSettled(many.map((sess) => sess.login()));
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
     expect(s.counters.logins).toBe(6);
@@ -336,7 +421,10 @@ describe('openLoyaltyAdmin: rate limit', () => {
   it('waits a whole window after a 429 without Retry-After, then succeeds', async () => {
     const s = await start({ rateLimit: { max: 1, windowMs: 800, retryAfter: false } });
     const pauses: number[] = [];
-    const a = session(s, { strategy: { rateLimit: { max: 20, windowMs: 800 } }, on: { 'rate-limited': (e) => pauses.push(e.retryAfterMs) } });
+    const a = session(s, {
+      strategy: { rateLimit: { max: 20, windowMs: 800 } },
+      on: { 'rate-limited': (e) => pauses.push(e.retryAfterMs) },
+    });
     const b = session(s, { strategy: { rateLimit: { max: 20, windowMs: 800 } } });
     await a.login();
     await b.login();

@@ -38,11 +38,14 @@ export function openLoyaltyApiKey(options: OpenLoyaltyApiKeyOptions): Strategy {
   } catch {
     throw new ConfigurationError(`${NAME}: baseUrl must be an absolute http(s) URL`, { strategy: NAME });
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new ConfigurationError(`${NAME}: baseUrl must use http or https`, { strategy: NAME });
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new ConfigurationError(`${NAME}: baseUrl must use http or https`, { strategy: NAME });
   // Kept in this closure only: never a property of the strategy object.
   const apiKey = options.apiKey;
-  if (typeof apiKey !== 'string' || apiKey.trim() === '') throw new ConfigurationError(`${NAME}: apiKey must be a non-empty string`, { strategy: NAME });
-  if (/[\r\n]/.test(apiKey)) throw new ConfigurationError(`${NAME}: apiKey must not contain line breaks`, { strategy: NAME });
+  if (typeof apiKey !== 'string' || apiKey.trim() === '')
+    throw new ConfigurationError(`${NAME}: apiKey must be a non-empty string`, { strategy: NAME });
+  if (/[\r\n]/.test(apiKey))
+    throw new ConfigurationError(`${NAME}: apiKey must not contain line breaks`, { strategy: NAME });
   const baseText = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   return {
     name: NAME,

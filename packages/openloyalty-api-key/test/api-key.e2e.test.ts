@@ -23,7 +23,8 @@ async function call(sess: AuthSession, url: string): Promise<Response> {
   await res.body?.cancel();
   const fresh = await sess.tokenRejected(tokens.accessToken);
   const again = await fetch(url, { headers: sess.authorize(fresh) });
-  if (sess.isTokenRejected(again)) throw new TokenRejectedError('rejected after one replay', { status: again.status, strategy: sess.strategy.name });
+  if (sess.isTokenRejected(again))
+    throw new TokenRejectedError('rejected after one replay', { status: again.status, strategy: sess.strategy.name });
   return again;
 }
 
@@ -65,8 +66,14 @@ describe('openLoyaltyApiKey', () => {
     const strategy = openLoyaltyApiKey({ baseUrl: 'https://tenant.example.com', apiKey: KEY });
     expect(inspect(strategy, { showHidden: true, depth: 5 })).not.toContain(KEY);
     expect(strategy.storeKey).not.toContain(KEY);
-    expect(strategy.storeKey).not.toBe(openLoyaltyApiKey({ baseUrl: 'https://tenant.example.com', apiKey: `${KEY}x` }).storeKey);
-    for (const bad of [{ baseUrl: 'nope', apiKey: KEY }, { baseUrl: 'https://x.test', apiKey: '' }, { baseUrl: 'https://x.test', apiKey: `${KEY}\r\nx-evil: 1` }]) {
+    expect(strategy.storeKey).not.toBe(
+      openLoyaltyApiKey({ baseUrl: 'https://tenant.example.com', apiKey: `${KEY}x` }).storeKey,
+    );
+    for (const bad of [
+      { baseUrl: 'nope', apiKey: KEY },
+      { baseUrl: 'https://x.test', apiKey: '' },
+      { baseUrl: 'https://x.test', apiKey: `${KEY}\r\nx-evil: 1` },
+    ]) {
       let error: unknown;
       try {
         openLoyaltyApiKey(bad);

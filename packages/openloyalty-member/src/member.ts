@@ -38,8 +38,11 @@ function reportDeprecation(ctx: StrategyContext): void {
   const flags = globalThis as { [REPORTED]?: boolean };
   if (flags[REPORTED]) return;
   flags[REPORTED] = true;
-  const proc = (globalThis as { process?: { emitWarning?: (message: string, options: { type: string; code: string }) => void } }).process;
-  if (typeof proc?.emitWarning === 'function') proc.emitWarning(DEPRECATION, { type: 'DeprecationWarning', code: 'AUTH_OPENLOYALTY_MEMBER_TOKEN' });
+  const proc = (
+    globalThis as { process?: { emitWarning?: (message: string, options: { type: string; code: string }) => void } }
+  ).process;
+  if (typeof proc?.emitWarning === 'function')
+    proc.emitWarning(DEPRECATION, { type: 'DeprecationWarning', code: 'AUTH_OPENLOYALTY_MEMBER_TOKEN' });
   else ctx.logger.warn(DEPRECATION, { strategy: 'openloyalty-member' });
 }
 
@@ -63,9 +66,15 @@ function reportDeprecation(ctx: StrategyContext): void {
  */
 export function openLoyaltyMember(options: OpenLoyaltyMemberOptions): Strategy {
   const storeCode = options?.storeCode;
-  if (typeof storeCode !== 'string' || storeCode === '') throw new ConfigurationError('openloyalty-member: storeCode must be a non-empty string', { strategy: 'openloyalty-member' });
+  if (typeof storeCode !== 'string' || storeCode === '')
+    throw new ConfigurationError('openloyalty-member: storeCode must be a non-empty string', {
+      strategy: 'openloyalty-member',
+    });
   // "." and ".." would be resolved away by URL normalisation (even percent-encoded), escaping the store.
-  if (storeCode === '.' || storeCode === '..') throw new ConfigurationError('openloyalty-member: storeCode cannot be "." or ".."', { strategy: 'openloyalty-member' });
+  if (storeCode === '.' || storeCode === '..')
+    throw new ConfigurationError('openloyalty-member: storeCode cannot be "." or ".."', {
+      strategy: 'openloyalty-member',
+    });
   const store = encodeURIComponent(storeCode);
   return openLoyaltyJwt({
     ...(options as PasswordOptions),

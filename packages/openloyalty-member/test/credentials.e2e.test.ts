@@ -51,7 +51,12 @@ it('a closed form is CREDENTIALS_REQUIRED, not retried, nothing sent; the next l
   const { asked, strategy } = asker(() => form.answer);
   const session = createAuthSession(strategy);
   const error = await session.getToken().catch((e: unknown) => e);
-  expect(error).toMatchObject({ code: 'CREDENTIALS_REQUIRED', operation: 'login', strategy: 'openloyalty-member', transient: false });
+  expect(error).toMatchObject({
+    code: 'CREDENTIALS_REQUIRED',
+    operation: 'login',
+    strategy: 'openloyalty-member',
+    transient: false,
+  });
   expect(asked.n).toBe(1);
   expect(server.counters.authCalls).toBe(0);
   form.answer = MEMBER;
@@ -62,15 +67,23 @@ it('a closed form is CREDENTIALS_REQUIRED, not retried, nothing sent; the next l
 
 it('a wrong password from the form is CREDENTIALS_REJECTED and never appears in the error', async () => {
   const { strategy } = asker(() => ({ username: MEMBER.username, password: 'typo-in-the-form' }));
-  const error = await createAuthSession(strategy).getToken().catch((e: unknown) => e);
+  const error = await createAuthSession(strategy)
+    .getToken()
+    .catch((e: unknown) => e);
   expect(error).toMatchObject({ code: 'CREDENTIALS_REJECTED' });
   expect(JSON.stringify(error) + String(error)).not.toContain('typo-in-the-form');
 });
 
 it('takes a password or a credentials callback, not both, not neither', () => {
   const base = { baseUrl: 'https://ol.test', storeCode: 'default' };
-  expect(() => openLoyaltyMember({ ...base, username: 'a', password: 'b', credentials: () => MEMBER } as never)).toThrowError(expect.objectContaining({ code: 'CONFIGURATION' }) as Error);
-  expect(() => openLoyaltyMember({ ...base, username: 'a' } as never)).toThrowError(expect.objectContaining({ code: 'CONFIGURATION' }) as Error);
+  expect(() =>
+    openLoyaltyMember({ ...base, username: 'a', password: 'b', credentials: () => MEMBER } as never),
+  ).toThrowError(expect.objectContaining({ code: 'CONFIGURATION' }) as Error);
+  expect(() => openLoyaltyMember({ ...base, username: 'a' } as never)).toThrowError(
+    expect.objectContaining({ code: 'CONFIGURATION' }) as Error,
+  );
   // Without a username the store key is per store and base URL (the app knows who logs in only at the form).
-  expect(openLoyaltyMember({ ...base, credentials: () => MEMBER }).storeKey).toBe('openloyalty-member:https://ol.test:default');
+  expect(openLoyaltyMember({ ...base, credentials: () => MEMBER }).storeKey).toBe(
+    'openloyalty-member:https://ol.test:default',
+  );
 });

@@ -10,7 +10,9 @@ afterEach(async () => {
 });
 
 it('reports the deprecation through the session logger, once, where there is no process.emitWarning', async () => {
-  server = await createOpenLoyaltyServer({ stores: { default: [{ username: 'jane@example.com', password: 'pw-123456' }] } });
+  server = await createOpenLoyaltyServer({
+    stores: { default: [{ username: 'jane@example.com', password: 'pw-123456' }] },
+  });
   // A runtime without Node's process warnings (browser, edge).
   (process as { emitWarning?: unknown }).emitWarning = undefined;
   vi.resetModules();
@@ -19,7 +21,15 @@ it('reports the deprecation through the session logger, once, where there is no 
   const warned: string[] = [];
   const logger: Logger = { debug() {}, info() {}, error() {}, warn: (m) => warned.push(m) };
   for (let i = 0; i < 3; i += 1) {
-    const session = createAuthSession(openLoyaltyMember({ baseUrl: server.url, storeCode: 'default', username: 'jane@example.com', password: 'pw-123456' }), { logger });
+    const session = createAuthSession(
+      openLoyaltyMember({
+        baseUrl: server.url,
+        storeCode: 'default',
+        username: 'jane@example.com',
+        password: 'pw-123456',
+      }),
+      { logger },
+    );
     await session.login();
     session.close();
   }

@@ -1,6 +1,12 @@
 import { inspect } from 'node:util';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { AuthError, createAuthSession, type AuthSession, type AuthSessionOptions, type FixedPassword } from '@auth/core';
+import {
+  AuthError,
+  createAuthSession,
+  type AuthSession,
+  type AuthSessionOptions,
+  type FixedPassword,
+} from '@auth/core';
 import { createOpenLoyaltyServer, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
 import { openLoyaltyMember, type OpenLoyaltyMemberOptions } from '@auth/openloyalty-member';
 
@@ -16,7 +22,15 @@ afterAll(() => {
 const started: OpenLoyaltyServer[] = [];
 const sessions: AuthSession[] = [];
 async function start(opts: OpenLoyaltyServerOptions = {}) {
-  const s = await createOpenLoyaltyServer({ stores: { default: [{ username: EMAIL, password: PASSWORD }, { username: 'joe@example.com', password: PASSWORD }] }, ...opts });
+  const s = await createOpenLoyaltyServer({
+    stores: {
+      default: [
+        { username: EMAIL, password: PASSWORD },
+        { username: 'joe@example.com', password: PASSWORD },
+      ],
+    },
+    ...opts,
+  });
   started.push(s);
   return s;
 }
@@ -25,12 +39,25 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-function session(s: OpenLoyaltyServer, opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyMemberOptions & FixedPassword> } = {}) {
+function session(
+  s: OpenLoyaltyServer,
+  opts: AuthSessionOptions & { strategy?: Partial<OpenLoyaltyMemberOptions & FixedPassword> } = {},
+) {
   const { strategy, ...rest } = opts;
-  const sess = createAuthSession(openLoyaltyMember({ baseUrl: s.url, storeCode: 'default', username: EMAIL, password: PASSWORD, rateLimit: { windowMs: 1500 }, ...strategy }), {
-    retry: { baseDelayMs: 5, maxDelayMs: 20 },
-    ...rest,
-  });
+  const sess = createAuthSession(
+    openLoyaltyMember({
+      baseUrl: s.url,
+      storeCode: 'default',
+      username: EMAIL,
+      password: PASSWORD,
+      rateLimit: { windowMs: 1500 },
+      ...strategy,
+    }),
+    {
+      retry: { baseDelayMs: 5, maxDelayMs: 20 },
+      ...rest,
+    },
+  );
   sessions.push(sess);
   return sess;
 }
@@ -49,7 +76,8 @@ function decodeJwt(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
-const deprecations = () => warnings.filter((w) => (w as Error & { code?: string }).code === 'AUTH_OPENLOYALTY_MEMBER_TOKEN');
+const deprecations = () =>
+  warnings.filter((w) => (w as Error & { code?: string }).code === 'AUTH_OPENLOYALTY_MEMBER_TOKEN');
 
 describe('openLoyaltyMember', () => {
   it('reports the upstream deprecation once per process, not per session or call', async () => {
@@ -88,8 +116,14 @@ describe('openLoyaltyMember', () => {
     const sess = session(s, { strategy: { storeCode: 'nope' } });
     const error = await sess.getToken().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthError);
-    expect(error).toMatchObject({ code: 'CONFIGURATION', status: 404, operation: 'login', strategy: 'openloyalty-member' });
-    for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { showHidden: true })]) expect(text).not.toContain(PASSWORD);
+    expect(error).toMatchObject({
+      code: 'CONFIGURATION',
+      status: 404,
+      operation: 'login',
+      strategy: 'openloyalty-member',
+    });
+    for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { showHidden: true })])
+      expect(text).not.toContain(PASSWORD);
     expect(s.requests).toHaveLength(1);
   });
 
@@ -98,7 +132,8 @@ describe('openLoyaltyMember', () => {
     const sess = session(s, { strategy: { password: 'Wr0ng-member-pw' } });
     const error = await sess.getToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'CREDENTIALS_REJECTED', status: 401 });
-    for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { showHidden: true })]) expect(text).not.toContain('Wr0ng-member-pw');
+    for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { showHidden: true })])
+      expect(text).not.toContain('Wr0ng-member-pw');
     expect(s.counters).toMatchObject({ authCalls: 1, loginsRejected: 1 });
   });
 
@@ -108,14 +143,19 @@ describe('openLoyaltyMember', () => {
     const sess = session(s, { strategy: { storeCode: code } });
     await sess.getToken();
     await sess.refresh();
-    expect(s.requests.map((r) => r.path)).toEqual([`/api/${encodeURIComponent(code)}/member/login_check`, `/api/${encodeURIComponent(code)}/token/refresh`]);
+    expect(s.requests.map((r) => r.path)).toEqual([
+      `/api/${encodeURIComponent(code)}/member/login_check`,
+      `/api/${encodeURIComponent(code)}/token/refresh`,
+    ]);
     expect(s.counters).toMatchObject({ logins: 1, refreshes: 1 });
     expect(sess.strategy.rateLimit!.key).toContain(encodeURIComponent(code));
   });
 
   it('refuses store codes that URL normalisation would resolve away', () => {
     for (const storeCode of ['', '.', '..']) {
-      expect(() => openLoyaltyMember({ baseUrl: 'https://x.test', storeCode, username: EMAIL, password: PASSWORD })).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
+      expect(() =>
+        openLoyaltyMember({ baseUrl: 'https://x.test', storeCode, username: EMAIL, password: PASSWORD }),
+      ).toThrow(expect.objectContaining({ code: 'CONFIGURATION' }));
     }
   });
 
@@ -125,7 +165,11 @@ describe('openLoyaltyMember', () => {
     const first = await sess.getToken();
     const second = await sess.refresh();
     expect(second.refreshToken).not.toBe(first.refreshToken);
-    const replay = await fetch(`${s.url}/api/default/token/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: first.refreshToken }) });
+    const replay = await fetch(`${s.url}/api/default/token/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: first.refreshToken }),
+    });
     expect(replay.status).toBe(401);
     s.expireRefreshTokens(EMAIL);
     await sess.refresh();
@@ -174,7 +218,9 @@ describe('openLoyaltyMember', () => {
     vi.resetModules();
     const copy = (await import('@auth/openloyalty-member')) as { openLoyaltyMember: typeof openLoyaltyMember };
     expect(copy.openLoyaltyMember).not.toBe(openLoyaltyMember);
-    const sess = createAuthSession(copy.openLoyaltyMember({ baseUrl: s.url, storeCode: 'default', username: EMAIL, password: PASSWORD }));
+    const sess = createAuthSession(
+      copy.openLoyaltyMember({ baseUrl: s.url, storeCode: 'default', username: EMAIL, password: PASSWORD }),
+    );
     sessions.push(sess);
     await sess.login();
     await new Promise((r) => setImmediate(r));

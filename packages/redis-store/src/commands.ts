@@ -24,17 +24,29 @@ export function script(lua: string): Script {
  * Runs one Redis command with a deadline. ioredis may keep a command in its offline queue until the
  * connection comes back (forever, with some options); the caller gets a typed error after `timeoutMs`.
  */
-export async function command<T>(what: string, timeoutMs: number, run: () => Promise<T>, redis?: RedisClient): Promise<T> {
+export async function command<T>(
+  what: string,
+  timeoutMs: number,
+  run: () => Promise<T>,
+  redis?: RedisClient,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let cleanup = () => {};
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailableError(`redis-store: Redis did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new RedisUnavailableError(`redis-store: Redis did not answer ${what} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   try {
     // A client without an offline queue refuses commands while a connection attempt is under way (just
     // after it was created, say): let that attempt finish, within the deadline. A failed attempt
     // ('reconnecting', 'end') is not waited for: such a client is meant to fail fast.
-    if (redis && (redis.status === 'connecting' || redis.status === 'connect') && redis.options.enableOfflineQueue === false) {
+    if (
+      redis &&
+      (redis.status === 'connecting' || redis.status === 'connect') &&
+      redis.options.enableOfflineQueue === false
+    ) {
       const settled = new Promise<void>((resolve) => {
         const events = ['ready', 'reconnecting', 'end', 'close'] as const;
         for (const e of events) redis.once(e, resolve);
@@ -51,7 +63,14 @@ export async function command<T>(what: string, timeoutMs: number, run: () => Pro
   }
 }
 
-export function evalScript<T>(redis: RedisClient, s: Script, keys: readonly string[], args: readonly (string | number)[], timeoutMs: number, what: string): Promise<T> {
+export function evalScript<T>(
+  redis: RedisClient,
+  s: Script,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   return command(
     what,
     timeoutMs,
@@ -76,7 +95,10 @@ function translate(error: unknown, what: string): Error {
     // Only the error's first word (its class): a reply never echoes our arguments, but stay safe.
     const kind = /^[A-Z_]+/.exec(error.message)?.[0] ?? 'ERR';
     // A failover or a slot migration under way (ioredis retried what it could): no answer yet, not a refusal.
-    if (FAILING_OVER.has(kind)) return new RedisUnavailableError(`redis-store: Redis is failing over or moving a slot (${what}: ${kind})`, { cause: scrub(error) });
+    if (FAILING_OVER.has(kind))
+      return new RedisUnavailableError(`redis-store: Redis is failing over or moving a slot (${what}: ${kind})`, {
+        cause: scrub(error),
+      });
     return new ServerError(`redis-store: Redis refused ${what} (${kind})`, { cause: scrub(error) });
   }
   return new RedisUnavailableError(`redis-store: Redis is unreachable (${what})`, { cause: scrub(error) });

@@ -30,7 +30,10 @@ export class RedisUnavailableError extends AuthError {
  * });
  */
 export class TokenDecryptionError extends AuthError {
-  constructor(message = 'The stored tokens could not be decrypted with the configured key', options?: AuthErrorOptions) {
+  constructor(
+    message = 'The stored tokens could not be decrypted with the configured key',
+    options?: AuthErrorOptions,
+  ) {
     super('CONFIGURATION', message, options);
   }
 }

@@ -1,5 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { MAX_PAUSE_MS, RateLimitedError, abortReason, pausedError, silentLogger, sleep, slidingWindowLimiter, type AuthLimiter, type AuthLimiterFactory, type Logger, type RateLimitSpec, type ScheduleOptions } from '@auth/core';
+import {
+  MAX_PAUSE_MS,
+  RateLimitedError,
+  abortReason,
+  pausedError,
+  silentLogger,
+  sleep,
+  slidingWindowLimiter,
+  type AuthLimiter,
+  type AuthLimiterFactory,
+  type Logger,
+  type RateLimitSpec,
+  type ScheduleOptions,
+} from '@auth/core';
 import type { Cluster, Redis } from 'ioredis';
 import { evalScript, isUnavailable, type RedisClient } from './commands.js';
 import { LIMIT_ACQUIRE, LIMIT_DROP, LIMIT_HOLD, LIMIT_PAUSE } from './scripts.js';
@@ -58,7 +71,8 @@ export interface RedisLimiterOptions {
  * const session = createAuthSession(strategy, { limiter }); // strategy.rateLimit: { key, max: 20, windowMs: 60_000 }
  */
 export function redisLimiter(options: RedisLimiterOptions): AuthLimiterFactory {
-  if (!options || !options.redis || typeof options.redis.evalsha !== 'function') throw new TypeError('redisLimiter needs an ioredis client as `redis`');
+  if (!options || !options.redis || typeof options.redis.evalsha !== 'function')
+    throw new TypeError('redisLimiter needs an ioredis client as `redis`');
   const made = new Map<string, AuthLimiter>();
   return (spec) => {
     const id = `${spec.key}\u0000${spec.max}\u0000${spec.windowMs}`;
@@ -84,7 +98,8 @@ class FleetLimiter implements AuthLimiter {
   #pausedUntil = 0;
 
   constructor(spec: RateLimitSpec, o: RedisLimiterOptions) {
-    if (!(spec.max >= 1) || !(spec.windowMs > 0)) throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
+    if (!(spec.max >= 1) || !(spec.windowMs > 0))
+      throw new RangeError(`rate limit ${spec.key}: max must be >= 1 and windowMs > 0`);
     this.#spec = { ...spec, max: Math.floor(spec.max) };
     this.#redis = o.redis;
     const base = `${o.key ?? 'auth'}:{rl:${spec.key}}`;
@@ -103,13 +118,19 @@ class FleetLimiter implements AuthLimiter {
       await this.#acquire(id, options);
     } catch (error) {
       if (this.#fallback && isUnavailable(error)) {
-        this.#logger.warn('redis-store: Redis unreachable; pacing auth calls in this process only', { key: this.#spec.key });
+        this.#logger.warn('redis-store: Redis unreachable; pacing auth calls in this process only', {
+          key: this.#spec.key,
+        });
         return this.#fallback.schedule(call, options);
       }
       throw error;
     }
-    const hold = (ms: number) => evalScript(this.#redis, LIMIT_HOLD, [this.#keys.calls], [id, ms], this.#timeoutMs, 'the rate permit');
-    const heartbeat = setInterval(() => void hold(this.#leaseMs + this.#spec.windowMs).catch(() => {}), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    const hold = (ms: number) =>
+      evalScript(this.#redis, LIMIT_HOLD, [this.#keys.calls], [id, ms], this.#timeoutMs, 'the rate permit');
+    const heartbeat = setInterval(
+      () => void hold(this.#leaseMs + this.#spec.windowMs).catch(() => {}),
+      Math.max(1, Math.floor(this.#leaseMs / 3)),
+    );
     heartbeat.unref?.();
     try {
       return await call();
@@ -136,10 +157,16 @@ class FleetLimiter implements AuthLimiter {
       ).catch((error: unknown) => {
         // The request may still reach Redis (ioredis replays its offline queue after reconnecting):
         // queued after it, this gives back a permit no call would use (it would hold the budget for lease + window).
-        void evalScript(this.#redis, LIMIT_DROP, [this.#keys.calls], [id], this.#timeoutMs, 'the rate permit').catch(() => {});
+        void evalScript(this.#redis, LIMIT_DROP, [this.#keys.calls], [id], this.#timeoutMs, 'the rate permit').catch(
+          () => {},
+        );
         throw error;
       });
-      if (this.#epoch !== '' && epoch !== this.#epoch) this.#logger.warn('redis-store: the shared rate window was lost (Redis restarted?); holding auth calls for one window', { key: this.#spec.key });
+      if (this.#epoch !== '' && epoch !== this.#epoch)
+        this.#logger.warn(
+          'redis-store: the shared rate window was lost (Redis restarted?); holding auth calls for one window',
+          { key: this.#spec.key },
+        );
       this.#epoch = epoch;
       if (granted === 1) return;
       if (paused === 1) {
@@ -147,7 +174,9 @@ class FleetLimiter implements AuthLimiter {
         if (wait > maxPauseMs) throw pausedError(this.#spec.key, wait, maxPauseMs);
       }
       if (Date.now() - started + wait > this.#maxWaitMs) {
-        throw new RateLimitedError(`redis-store: no permit for "${this.#spec.key}" within ${this.#maxWaitMs} ms`, { retryAfterMs: wait });
+        throw new RateLimitedError(`redis-store: no permit for "${this.#spec.key}" within ${this.#maxWaitMs} ms`, {
+          retryAfterMs: wait,
+        });
       }
       await sleep(Math.max(1, Math.min(wait, this.#maxPollMs)), signal);
     }
@@ -158,7 +187,9 @@ class FleetLimiter implements AuthLimiter {
     if (!(capped > 0)) return;
     this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + capped);
     this.#fallback?.pause(capped);
-    void evalScript(this.#redis, LIMIT_PAUSE, [this.#keys.pause], [capped], this.#timeoutMs, 'the pause').catch(() => {});
+    void evalScript(this.#redis, LIMIT_PAUSE, [this.#keys.pause], [capped], this.#timeoutMs, 'the pause').catch(
+      () => {},
+    );
   }
 
   pausedFor(): number {

@@ -1,6 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { AbortedError, silentLogger, sleep, TimeoutError, type Logger, type StoredTokens, type TokenSet, type TokenStore } from '@auth/core';
+import {
+  AbortedError,
+  silentLogger,
+  sleep,
+  TimeoutError,
+  type Logger,
+  type StoredTokens,
+  type TokenSet,
+  type TokenStore,
+} from '@auth/core';
 import type { Cluster, Redis } from 'ioredis';
 import { command, evalScript, isCluster, isUnavailable, type RedisClient } from './commands.js';
 import { TokenCipher, type EncryptionKey } from './encryption.js';
@@ -62,7 +71,11 @@ export interface RedisTokenStoreOptions {
  * await store.close();
  */
 export interface RedisTokenStore extends TokenStore {
-  coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>;
+  coordinate<T>(
+    key: string,
+    renew: (latest: StoredTokens | undefined) => Promise<T>,
+    opts?: { signal?: AbortSignal },
+  ): Promise<T>;
   /** Closes the store's own subscriber connection (the `redis` client you passed stays open). */
   close(): Promise<void>;
 }
@@ -116,7 +129,8 @@ class Store implements RedisTokenStore {
   #closed = false;
 
   constructor(o: RedisTokenStoreOptions) {
-    if (!o || !o.redis || typeof o.redis.evalsha !== 'function') throw new TypeError('redisTokenStore needs an ioredis client as `redis`');
+    if (!o || !o.redis || typeof o.redis.evalsha !== 'function')
+      throw new TypeError('redisTokenStore needs an ioredis client as `redis`');
     this.#redis = o.redis;
     this.#cluster = isCluster(o.redis);
     this.#prefix = o.key ?? 'auth';
@@ -143,7 +157,7 @@ class Store implements RedisTokenStore {
       row = await command('HMGET', this.#timeoutMs, () => this.#redis.hmget(k.tokens, 'g', 'd'), this.#redis);
     } catch (error) {
       if (this.#local && isUnavailable(error)) {
-        this.#logger.warn('redis-store: Redis unreachable; using this process\'s last tokens', { key });
+        this.#logger.warn("redis-store: Redis unreachable; using this process's last tokens", { key });
         return copy(this.#mirror.get(key));
       }
       throw error;
@@ -165,7 +179,14 @@ class Store implements RedisTokenStore {
     const data = await this.#encode(value.tokens, k.tokens);
     let result: number;
     try {
-      result = await evalScript<number>(this.#redis, WRITE, [k.tokens, k.lock], [mine?.owner ?? '', value.generation, mine?.fence ?? 0, data], this.#timeoutMs, 'the token write');
+      result = await evalScript<number>(
+        this.#redis,
+        WRITE,
+        [k.tokens, k.lock],
+        [mine?.owner ?? '', value.generation, mine?.fence ?? 0, data],
+        this.#timeoutMs,
+        'the token write',
+      );
     } catch (error) {
       if (this.#local && isUnavailable(error)) {
         this.#logger.warn('redis-store: Redis unreachable; tokens kept in this process until it answers', { key });
@@ -174,8 +195,14 @@ class Store implements RedisTokenStore {
       }
       throw error;
     }
-    if (result === -1) throw new StaleWriteError(`redis-store: another process holds the lock of "${key}"${mine ? ' (this process\'s lease ended)' : ''}; this write was refused`);
-    if (result === -2) throw new StaleWriteError(`redis-store: a newer generation of "${key}" is already stored; this write was refused`);
+    if (result === -1)
+      throw new StaleWriteError(
+        `redis-store: another process holds the lock of "${key}"${mine ? " (this process's lease ended)" : ''}; this write was refused`,
+      );
+    if (result === -2)
+      throw new StaleWriteError(
+        `redis-store: a newer generation of "${key}" is already stored; this write was refused`,
+      );
     this.#mirror.set(key, copy(value)!);
   }
 
@@ -190,7 +217,11 @@ class Store implements RedisTokenStore {
     }
   }
 
-  coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, opts: { signal?: AbortSignal } = {}): Promise<T> {
+  coordinate<T>(
+    key: string,
+    renew: (latest: StoredTokens | undefined) => Promise<T>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T> {
     const previous = this.#queues.get(key) ?? Promise.resolve();
     const run = previous.then(
       () => this.#coordinate(key, renew, opts.signal),
@@ -204,7 +235,11 @@ class Store implements RedisTokenStore {
     return run;
   }
 
-  async #coordinate<T>(key: string, renew: (latest: StoredTokens | undefined) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async #coordinate<T>(
+    key: string,
+    renew: (latest: StoredTokens | undefined) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const k = this.#keys(key);
     const deadline = Date.now() + this.#waitTimeoutMs;
     // The holder this process waits behind: `end` is the latest its lease could end without an
@@ -219,11 +254,25 @@ class Store implements RedisTokenStore {
       const asked = Date.now();
       let answer: [number, number, number];
       try {
-        answer = await evalScript<[number, number, number]>(this.#redis, ACQUIRE, [k.lock, k.fence], [owner, this.#leaseMs], this.#timeoutMs, 'the lock');
+        answer = await evalScript<[number, number, number]>(
+          this.#redis,
+          ACQUIRE,
+          [k.lock, k.fence],
+          [owner, this.#leaseMs],
+          this.#timeoutMs,
+          'the lock',
+        );
       } catch (error) {
         // The request may still reach Redis (ioredis replays its offline queue after reconnecting; a
         // reply may be lost with the connection): queued after it, this undoes a lock nobody would hold.
-        void evalScript(this.#redis, RELEASE, [k.lock], [owner, k.channel, this.#publish], this.#timeoutMs, 'the lock release').catch(() => {});
+        void evalScript(
+          this.#redis,
+          RELEASE,
+          [k.lock],
+          [owner, k.channel, this.#publish],
+          this.#timeoutMs,
+          'the lock release',
+        ).catch(() => {});
         if (this.#local && isUnavailable(error)) {
           this.#logger.warn('redis-store: Redis unreachable; renewing without the fleet lock', { key });
           return renew(copy(this.#mirror.get(key)));
@@ -243,26 +292,46 @@ class Store implements RedisTokenStore {
       else if (asked > watch.end) watch = { fence: holder, end: now + holderLease, alive: true };
       const remaining = deadline - now;
       // A healthy holder (waiting for the rate budget, say) is waited for; its lease bounds the wait if it dies.
-      if (remaining <= 0 && !watch.alive) throw new TimeoutError(`redis-store: waited ${this.#waitTimeoutMs} ms for another process to renew the tokens of "${key}"`, { timeoutMs: this.#waitTimeoutMs });
+      if (remaining <= 0 && !watch.alive)
+        throw new TimeoutError(
+          `redis-store: waited ${this.#waitTimeoutMs} ms for another process to renew the tokens of "${key}"`,
+          { timeoutMs: this.#waitTimeoutMs },
+        );
       const backoff = Math.min(this.#maxPollMs, 10 * 2 ** Math.min(round, 10));
-      await this.#wait(k.channel, Math.max(1, Math.min(backoff, holderLease + 1, watch.alive ? Number.POSITIVE_INFINITY : remaining)), signal);
+      await this.#wait(
+        k.channel,
+        Math.max(1, Math.min(backoff, holderLease + 1, watch.alive ? Number.POSITIVE_INFINITY : remaining)),
+        signal,
+      );
     }
   }
 
   async #hold<T>(key: string, held: Holding, renew: (latest: StoredTokens | undefined) => Promise<T>): Promise<T> {
     const k = this.#keys(key);
     let lost = false;
-    const heartbeat = setInterval(() => {
-      evalScript<number>(this.#redis, EXTEND, [k.lock], [held.owner, this.#leaseMs], this.#timeoutMs, 'the lease extension').then(
-        (ok) => {
-          if (ok === 0 && !lost) {
-            lost = true;
-            this.#logger.warn('redis-store: lock lease lost while renewing; newer tokens will not be overwritten', { key });
-          }
-        },
-        () => {},
-      );
-    }, Math.max(1, Math.floor(this.#leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        evalScript<number>(
+          this.#redis,
+          EXTEND,
+          [k.lock],
+          [held.owner, this.#leaseMs],
+          this.#timeoutMs,
+          'the lease extension',
+        ).then(
+          (ok) => {
+            if (ok === 0 && !lost) {
+              lost = true;
+              this.#logger.warn('redis-store: lock lease lost while renewing; newer tokens will not be overwritten', {
+                key,
+              });
+            }
+          },
+          () => {},
+        );
+      },
+      Math.max(1, Math.floor(this.#leaseMs / 3)),
+    );
     heartbeat.unref?.();
     try {
       // Another process may have renewed while this one waited: hand its tokens to `renew`.
@@ -270,7 +339,14 @@ class Store implements RedisTokenStore {
       return await this.#holding.run(held, () => renew(latest));
     } finally {
       clearInterval(heartbeat);
-      await evalScript(this.#redis, RELEASE, [k.lock], [held.owner, k.channel, this.#publish], this.#timeoutMs, 'the lock release').catch(() => {
+      await evalScript(
+        this.#redis,
+        RELEASE,
+        [k.lock],
+        [held.owner, k.channel, this.#publish],
+        this.#timeoutMs,
+        'the lock release',
+      ).catch(() => {
         // Unreachable: the lease ends on its own.
       });
     }
@@ -342,7 +418,10 @@ class Store implements RedisTokenStore {
   async #decode(data: string, context: string): Promise<TokenSet> {
     let json: string;
     if (this.#cipher) json = await this.#cipher.open(data, context);
-    else if (data.startsWith('gcm1:')) throw new TokenDecryptionError('redis-store: the stored tokens are encrypted but this store has no encryption key');
+    else if (data.startsWith('gcm1:'))
+      throw new TokenDecryptionError(
+        'redis-store: the stored tokens are encrypted but this store has no encryption key',
+      );
     else json = data;
     let tokens: unknown;
     try {
@@ -351,7 +430,8 @@ class Store implements RedisTokenStore {
       // No cause: V8's SyntaxError quotes the start of the text, which may be a token.
       throw new TokenDecryptionError('redis-store: the stored tokens are not valid JSON');
     }
-    if (!tokens || typeof (tokens as TokenSet).accessToken !== 'string') throw new TokenDecryptionError('redis-store: the stored value is not a token set');
+    if (!tokens || typeof (tokens as TokenSet).accessToken !== 'string')
+      throw new TokenDecryptionError('redis-store: the stored value is not a token set');
     return tokens as TokenSet;
   }
 
@@ -371,6 +451,7 @@ function copy(v: StoredTokens | undefined): StoredTokens | undefined {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`redisTokenStore: ${name} must be a positive number`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new RangeError(`redisTokenStore: ${name} must be a positive number`);
   return value;
 }

@@ -31,7 +31,12 @@ beforeEach(async () => {
 });
 
 function store(encryptionKey?: Uint8Array | CryptoKey, logger?: Logger): RedisTokenStore {
-  const s = redisTokenStore({ redis: redis.client(), key: 'enc', encryption: encryptionKey ? { key: encryptionKey } : undefined, logger });
+  const s = redisTokenStore({
+    redis: redis.client(),
+    key: 'enc',
+    encryption: encryptionKey ? { key: encryptionKey } : undefined,
+    logger,
+  });
   closers.push(() => s.close());
   return s;
 }
@@ -44,8 +49,12 @@ function session(s: RedisTokenStore, logger?: Logger): AuthSession {
 
 function recorder(): { logger: Logger; text: () => string } {
   const lines: string[] = [];
-  const log = (level: string) => (message: string, meta?: Record<string, unknown>) => lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
-  return { logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }, text: () => lines.join('\n') };
+  const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
+    lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
+  return {
+    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    text: () => lines.join('\n'),
+  };
 }
 
 describe('encryption at rest (AES-GCM, WebCrypto)', () => {
@@ -69,7 +78,10 @@ describe('encryption at rest (AES-GCM, WebCrypto)', () => {
   });
 
   it('accepts a CryptoKey', async () => {
-    const cryptoKey = await globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    const cryptoKey = await globalThis.crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
     const s = store(cryptoKey);
     await s.set('k', { tokens: { accessToken: 'secret-access' }, generation: 1 });
     expect(await raw.hget('enc:{k}:tokens', 'd')).not.toContain('secret-access');
@@ -77,13 +89,21 @@ describe('encryption at rest (AES-GCM, WebCrypto)', () => {
   });
 
   it('a wrong key, or no key, is a typed CONFIGURATION error without secrets, and a session fails fast instead of looping', async () => {
-    await store(key).set('k', { tokens: { accessToken: 'secret-access', refreshToken: 'secret-refresh' }, generation: 1 });
-    const wrong = await store(otherKey).get('k').catch((e: unknown) => e);
+    await store(key).set('k', {
+      tokens: { accessToken: 'secret-access', refreshToken: 'secret-refresh' },
+      generation: 1,
+    });
+    const wrong = await store(otherKey)
+      .get('k')
+      .catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(TokenDecryptionError);
     expect(wrong).toMatchObject({ code: 'CONFIGURATION', transient: false });
-    const none = await store().get('k').catch((e: unknown) => e);
+    const none = await store()
+      .get('k')
+      .catch((e: unknown) => e);
     expect(none).toBeInstanceOf(TokenDecryptionError);
-    for (const e of [wrong, none]) expect(JSON.stringify(e) + String(e) + String((e as Error).stack)).not.toMatch(/secret-/);
+    for (const e of [wrong, none])
+      expect(JSON.stringify(e) + String(e) + String((e as Error).stack)).not.toMatch(/secret-/);
 
     // A session with the wrong key: each getToken rejects, no auth call is made, nothing is overwritten.
     const storeKey = olAdmin(server.url).storeKey!;
@@ -100,13 +120,17 @@ describe('encryption at rest (AES-GCM, WebCrypto)', () => {
 
   it('a stored value that is not JSON is reported without quoting it, not even in the cause', async () => {
     await raw.hset('enc:{k}:tokens', 'g', '1', 'd', 'secret-refresh-token-stored-raw');
-    const error = await store().get('k').catch((e: unknown) => e);
+    const error = await store()
+      .get('k')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenDecryptionError);
     const cause = (error as Error).cause;
     expect(String(error) + String(cause) + JSON.stringify(error)).not.toMatch(/secret-/);
   });
 
   it('rejects keys of the wrong size', () => {
-    expect(() => redisTokenStore({ redis: redis.client(), encryption: { key: new Uint8Array(7) } })).toThrow(RangeError);
+    expect(() => redisTokenStore({ redis: redis.client(), encryption: { key: new Uint8Array(7) } })).toThrow(
+      RangeError,
+    );
   });
 });

@@ -12,7 +12,14 @@ import {
   sum,
   type FleetEnv,
 } from './helpers/fleet.js';
-import { cli, startCluster, startSentinel, until, type TestCluster, type TestSentinel } from './helpers/redis-topologies.js';
+import {
+  cli,
+  startCluster,
+  startSentinel,
+  until,
+  type TestCluster,
+  type TestSentinel,
+} from './helpers/redis-topologies.js';
 
 // The fleet scenarios of fleet.test.ts (8 worker processes, test/fleet/worker.mjs on the built
 // packages) on a Redis Cluster (3 primaries, a replica each) and on Sentinel (1 primary, 1 replica,
@@ -28,7 +35,8 @@ interface Env extends FleetEnv {
   waitPromoted(key: string, deadPort: number): Promise<void>;
 }
 
-const settledOk = (tally: Record<string, number>) => Object.keys(tally).every((k) => /^(ok:200|auth:(NETWORK|TIMEOUT))$/.test(k));
+const settledOk = (tally: Record<string, number>) =>
+  Object.keys(tally).every((k) => /^(ok:200|auth:(NETWORK|TIMEOUT))$/.test(k));
 const count = (tally: Record<string, number>) => Object.values(tally).reduce((a, b) => a + b, 0);
 
 async function failoverDuringRenewal(name: string, e: Env): Promise<void> {
@@ -42,7 +50,16 @@ async function failoverDuringRenewal(name: string, e: Env): Promise<void> {
     server.faults.add({ endpoint: 'refresh', fault: { kind: 'delay', ms: refreshDelayMs } });
     const waitTimeoutMs = 30_000;
     const leaseMs = 2_000;
-    const all = await fleet(e.topology, 8, { mode: 'twice', baseUrl: server.url, requests: 100, max: 20, windowMs: 60_000, leaseMs, waitTimeoutMs, commandTimeoutMs: 1_000 });
+    const all = await fleet(e.topology, 8, {
+      mode: 'twice',
+      baseUrl: server.url,
+      requests: 100,
+      max: 20,
+      windowMs: 60_000,
+      leaseMs,
+      waitTimeoutMs,
+      commandTimeoutMs: 1_000,
+    });
     server.resetCounters();
     for (const c of all) c.go();
     await until(() => server.counters.authCalls >= 1, 'the refresh to reach the server');
@@ -63,10 +80,18 @@ async function failoverDuringRenewal(name: string, e: Env): Promise<void> {
     const first = sum(firsts.map((f) => f.tally));
     const last = sum(results.map((r) => r.last ?? {}));
     report(`${name} failover`, {
-      refreshes: server.counters.refreshes, refreshesRejected: server.counters.refreshesRejected, logins: server.counters.logins,
-      first, last, slowestFirstBurstMs: Math.max(...firsts.map((f) => f.ms)), settledAfterMs, promotedAfterMs, recoveredAfterMs,
+      refreshes: server.counters.refreshes,
+      refreshesRejected: server.counters.refreshesRejected,
+      logins: server.counters.logins,
+      first,
+      last,
+      slowestFirstBurstMs: Math.max(...firsts.map((f) => f.ms)),
+      settledAfterMs,
+      promotedAfterMs,
+      recoveredAfterMs,
       maxAuthCallsInWindow: server.counters.maxAuthCallsInWindow,
-      perProcess: firsts.map((f) => f.tally), samples: firsts.map((f) => (f as { samples?: unknown }).samples),
+      perProcess: firsts.map((f) => f.tally),
+      samples: firsts.map((f) => (f as { samples?: unknown }).samples),
     });
     // Every request of the burst during the failover settled, and none failed: the holder kept its
     // tokens, the waiters rode through the failover (it takes seconds, their waitTimeoutMs is 30 s).
@@ -130,11 +155,24 @@ describe('a fleet of 8 processes on a Redis Cluster (3 primaries, 3 replicas)', 
       const tokensKey = `fleet:{${storeKeyOf(server)}}:tokens`;
       const slot = await cluster.slotOf(tokensKey);
       const from = await cluster.primaryOf(slot);
-      const primaries = (await Promise.all(cluster.nodes.filter((n) => n.alive).map(async (n) => ({ port: n.port, info: await cli(n.port, 'INFO', 'replication') }))))
+      const primaries = (
+        await Promise.all(
+          cluster.nodes
+            .filter((n) => n.alive)
+            .map(async (n) => ({ port: n.port, info: await cli(n.port, 'INFO', 'replication') })),
+        )
+      )
         .filter((n) => n.info.includes('role:master'))
         .map((n) => n.port);
       const to = primaries.find((p) => p !== from)!;
-      const all = await fleet(env().topology, 8, { mode: 'traffic', baseUrl: server.url, requests: 20, max: 10, windowMs: 2_000, leaseMs: 1_000 });
+      const all = await fleet(env().topology, 8, {
+        mode: 'traffic',
+        baseUrl: server.url,
+        requests: 20,
+        max: 10,
+        windowMs: 2_000,
+        leaseMs: 1_000,
+      });
       for (const c of all) c.go();
       await new Promise((r) => setTimeout(r, 2_500)); // tokens were issued, stored, and expire every 2 s
       await cluster.migrate(slot, to, 300);
@@ -142,7 +180,14 @@ describe('a fleet of 8 processes on a Redis Cluster (3 primaries, 3 replicas)', 
       for (const c of all) c.stop();
       const results = await Promise.all(all.map((c) => c.result));
       const total = sum(results.map((r) => r.tally));
-      report('cluster slot migration', { total, refreshes: server.counters.refreshes, logins: server.counters.logins, maxAuthCallsInWindow: server.counters.maxAuthCallsInWindow, from, to });
+      report('cluster slot migration', {
+        total,
+        refreshes: server.counters.refreshes,
+        logins: server.counters.logins,
+        maxAuthCallsInWindow: server.counters.maxAuthCallsInWindow,
+        from,
+        to,
+      });
       expect(await cluster.primaryOf(slot)).toBe(to);
       expect(settledOk(total)).toBe(true);
       expect(total['ok:200']).toBeGreaterThan(0);
@@ -154,7 +199,7 @@ describe('a fleet of 8 processes on a Redis Cluster (3 primaries, 3 replicas)', 
     }
   });
 
-  it('cluster: the primary of the token set\'s slot SIGKILLed during a renewal, its replica promoted: every request settles, at most one extra login, the next burst all 200', async () => {
+  it("cluster: the primary of the token set's slot SIGKILLed during a renewal, its replica promoted: every request settles, at most one extra login, the next burst all 200", async () => {
     await failoverDuringRenewal('cluster', env());
   });
 });
@@ -185,7 +230,11 @@ describe('a fleet of 8 processes on Sentinel (1 primary, 1 replica, 3 sentinels)
       return Number((await client.pubsub('NUMSUB', channel))[1]);
     },
     async waitPromoted(_key, deadPort) {
-      await until(async () => (await sentinel.primaryPort()) !== deadPort && (await client.ping().catch(() => '')) === 'PONG', 'the sentinels to promote the replica', 60_000);
+      await until(
+        async () => (await sentinel.primaryPort()) !== deadPort && (await client.ping().catch(() => '')) === 'PONG',
+        'the sentinels to promote the replica',
+        60_000,
+      );
     },
   });
 

@@ -69,7 +69,14 @@ describe('a fleet of 8 Node processes on one Redis', { timeout: 90_000 }, () => 
   it('Redis restarted (emptied) mid-run: every request settles, failures are typed, the fleet recovers and stays within the limit', async () => {
     const server = await createOpenLoyaltyServer({ accessTokenTtlSec: 3, rateLimit: { max: 10, windowMs: 2_000 } });
     try {
-      const all = await fleet(8, { mode: 'traffic', baseUrl: server.url, requests: 20, max: 10, windowMs: 2_000, leaseMs: 1_000 });
+      const all = await fleet(8, {
+        mode: 'traffic',
+        baseUrl: server.url,
+        requests: 20,
+        max: 10,
+        windowMs: 2_000,
+        leaseMs: 1_000,
+      });
       for (const c of all) c.go();
       await new Promise((r) => setTimeout(r, 2_500));
       await redis.restart(400);

@@ -28,7 +28,11 @@ beforeEach(async () => {
 });
 
 async function login(): Promise<number> {
-  const res = await fetch(`${server.url}/api/admin/login_check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'password' }) });
+  const res = await fetch(`${server.url}/api/admin/login_check`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'password' }),
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -56,7 +60,8 @@ describe('redisLimiter: one sliding window for the fleet', () => {
     const a = redisLimiter({ redis: redis.client(), key: 'rl' })(spec);
     const b = redisLimiter({ redis: redis.client(), key: 'rl', maxWaitMs: 100 })(spec);
     a.pause(5_000);
-    for (let i = 0; i < 50 && (await raw.pttl('rl:{rl:ol-admin}:pause')) <= 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && (await raw.pttl('rl:{rl:ol-admin}:pause')) <= 0; i += 1)
+      await new Promise((r) => setTimeout(r, 10));
     let ran = false;
     const error = await b.schedule(async () => (ran = true)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RateLimitedError);
@@ -66,8 +71,14 @@ describe('redisLimiter: one sliding window for the fleet', () => {
 
   it('a 429 asking for an hour in one process: a new session in another process rejects RATE_LIMITED at once, sends nothing, and sees the pause', async () => {
     const strategy = olAdmin(server.url, { max: 5, windowMs: 1_000, key: `pause-${server.url}` });
-    const first = createAuthSession(strategy, { limiter: redisLimiter({ redis: redis.client(), key: 'rl' }), retry: { retries: 0 } });
-    server.faults.add({ endpoint: 'login', fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } } });
+    const first = createAuthSession(strategy, {
+      limiter: redisLimiter({ redis: redis.client(), key: 'rl' }),
+      retry: { retries: 0 },
+    });
+    server.faults.add({
+      endpoint: 'login',
+      fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } },
+    });
     await expect(first.getToken()).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     const limiter = redisLimiter({ redis: redis.client(), key: 'rl' })(strategy.rateLimit!);
     const second = createAuthSession(strategy, { limiter: () => limiter });
@@ -84,7 +95,8 @@ describe('redisLimiter: one sliding window for the fleet', () => {
   it('a pause is capped at MAX_PAUSE_MS across the fleet', async () => {
     const l = redisLimiter({ redis: redis.client(), key: 'rl' })(spec);
     l.pause(99_999_999_999_000);
-    for (let i = 0; i < 50 && (await raw.pttl('rl:{rl:ol-admin}:pause')) <= 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && (await raw.pttl('rl:{rl:ol-admin}:pause')) <= 0; i += 1)
+      await new Promise((r) => setTimeout(r, 10));
     expect(await raw.pttl('rl:{rl:ol-admin}:pause')).toBeLessThanOrEqual(MAX_PAUSE_MS);
     expect(l.pausedFor!()).toBeLessThanOrEqual(MAX_PAUSE_MS);
   });
@@ -93,7 +105,9 @@ describe('redisLimiter: one sliding window for the fleet', () => {
     // A server of its own: the shared one's window may still be full from the tests before.
     const own = await createOpenLoyaltyServer();
     const strategy = olAdmin(own.url, { max: 1, windowMs: 60_000 });
-    const sess = createAuthSession(strategy, { limiter: redisLimiter({ redis: redis.client(), key: 'rl', maxWaitMs: 120_000 }) });
+    const sess = createAuthSession(strategy, {
+      limiter: redisLimiter({ redis: redis.client(), key: 'rl', maxWaitMs: 120_000 }),
+    });
     await sess.login();
     const queued = sess.login().catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 200));
@@ -167,7 +181,15 @@ describe('Bottleneck 2.19.5 clustering on ioredis 5.11.1 (what works, what break
     await Promise.all(made.map((b) => b.disconnect(false)));
   });
   function bottleneck(id: string, reservoir: number): Bottleneck {
-    const b = new Bottleneck({ id, datastore: 'ioredis', clearDatastore: false, clientOptions: { host: '127.0.0.1', port: redis.port }, Redis, reservoir, maxConcurrent: null });
+    const b = new Bottleneck({
+      id,
+      datastore: 'ioredis',
+      clearDatastore: false,
+      clientOptions: { host: '127.0.0.1', port: redis.port },
+      Redis,
+      reservoir,
+      maxConcurrent: null,
+    });
     b.on('error', () => {});
     made.push(b);
     return b;

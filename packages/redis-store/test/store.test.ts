@@ -90,7 +90,12 @@ describe('redisTokenStore: storage', () => {
     await raw.set('test:{k}:tokens', 'not a hash'); // WRONGTYPE inside the write script
     const error = await a.set('k', { tokens: tokens(7), generation: 1 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SERVER_ERROR' });
-    const seen = [String(error), inspect(error, { depth: 10 }), inspect((error as Error).cause, { depth: 10, showHidden: true }), JSON.stringify((error as Error).cause)];
+    const seen = [
+      String(error),
+      inspect(error, { depth: 10 }),
+      inspect((error as Error).cause, { depth: 10, showHidden: true }),
+      JSON.stringify((error as Error).cause),
+    ];
     for (const text of seen) expect(text).not.toMatch(/access-7|refresh-7/);
   });
 });
@@ -203,7 +208,8 @@ describe('redisTokenStore: lock, lease and fencing', () => {
     await new Promise((r) => setTimeout(r, 20));
     const second = b.coordinate('k', async (latest) => latest?.generation ?? 'none');
     // b listens on the token set's channel while it waits.
-    for (let i = 0; i < 100 && Number((await raw.pubsub('NUMSUB', 'test:{k}:events'))[1]) < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && Number((await raw.pubsub('NUMSUB', 'test:{k}:events'))[1]) < 2; i += 1)
+      await new Promise((r) => setTimeout(r, 10));
     expect(Number((await raw.pubsub('NUMSUB', 'test:{k}:events'))[1])).toBeGreaterThanOrEqual(2);
     waiting();
     expect(await first).toBe('a');
@@ -226,7 +232,11 @@ describe('redisTokenStore: lock, lease and fencing', () => {
   });
 
   it('a waiter keeps waiting past waitTimeoutMs behind a healthy holder that waits for the rate budget, then adopts its tokens', async () => {
-    const budget = redisLimiter({ redis: redis.client({ maxRetriesPerRequest: 1 }), key: 'test', leaseMs: 150 })({ key: 'budget', max: 1, windowMs: 1_200 });
+    const budget = redisLimiter({ redis: redis.client({ maxRetriesPerRequest: 1 }), key: 'test', leaseMs: 150 })({
+      key: 'budget',
+      max: 1,
+      windowMs: 1_200,
+    });
     await budget.schedule(async () => {}); // the budget is spent for the next 1.2 s
     const a = store({ leaseMs: 150, waitTimeoutMs: 400 });
     const b = store({ leaseMs: 150, waitTimeoutMs: 400 });

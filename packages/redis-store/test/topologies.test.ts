@@ -12,7 +12,11 @@ const tokens = (n: number) => ({ accessToken: `access-${n}`, refreshToken: `refr
 type StoreOptions = Parameters<typeof redisTokenStore>[0];
 
 /** A holder's release reaches the waiters' channel: `messages()` is what an independent listener on it received. */
-async function wakesThroughPubSub(options: StoreOptions, channelSubscribers: () => Promise<number>, messages: () => string[]): Promise<void> {
+async function wakesThroughPubSub(
+  options: StoreOptions,
+  channelSubscribers: () => Promise<number>,
+  messages: () => string[],
+): Promise<void> {
   const a = redisTokenStore(options);
   // No polling to speak of (and a 60 s lease): b can only learn of the release through a message.
   const b = redisTokenStore({ ...options, maxPollMs: 60_000 });
@@ -52,7 +56,7 @@ describe('Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
     await cluster?.stop();
   });
 
-  it('stores, fences and wakes waiters with sharded pub/sub in the token set\'s slot', async () => {
+  it("stores, fences and wakes waiters with sharded pub/sub in the token set's slot", async () => {
     const options = { redis: client, key: 'topo', leaseMs: 60_000 };
     const s = redisTokenStore(options);
     await s.set('k', { tokens: tokens(1), generation: 1 });
@@ -67,7 +71,11 @@ describe('Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
     const got: string[] = [];
     listener.on('smessage', (_ch: string, m: string) => got.push(m));
     await listener.ssubscribe('topo:{k}:events');
-    await wakesThroughPubSub(options, async () => Number((await cli(owner, 'PUBSUB', 'SHARDNUMSUB', 'topo:{k}:events')).split('\n')[1] ?? 0), () => got);
+    await wakesThroughPubSub(
+      options,
+      async () => Number((await cli(owner, 'PUBSUB', 'SHARDNUMSUB', 'topo:{k}:events')).split('\n')[1] ?? 0),
+      () => got,
+    );
   });
 
   it('the limiter keeps one window on a cluster', async () => {
@@ -75,7 +83,11 @@ describe('Redis Cluster (3 primaries, 3 replicas)', { timeout: 60_000 }, () => {
     const limiter = factory({ key: 'budget', max: 2, windowMs: 60_000 });
     await limiter.schedule(async () => {});
     await limiter.schedule(async () => {});
-    const other = redisLimiter({ redis: cluster.client(), key: 'topo', maxWaitMs: 100 })({ key: 'budget', max: 2, windowMs: 60_000 });
+    const other = redisLimiter({ redis: cluster.client(), key: 'topo', maxWaitMs: 100 })({
+      key: 'budget',
+      max: 2,
+      windowMs: 60_000,
+    });
     await expect(other.schedule(async () => {})).rejects.toMatchObject({ code: 'RATE_LIMITED' });
   });
 });
@@ -102,7 +114,11 @@ describe('Sentinel (1 primary, 1 replica, 3 sentinels)', { timeout: 60_000 }, ()
     const got: string[] = [];
     listener.on('message', (_ch: string, m: string) => got.push(m));
     await listener.subscribe('topo:{k}:events');
-    await wakesThroughPubSub(options, async () => Number((await client.pubsub('NUMSUB', 'topo:{k}:events'))[1]), () => got);
+    await wakesThroughPubSub(
+      options,
+      async () => Number((await client.pubsub('NUMSUB', 'topo:{k}:events'))[1]),
+      () => got,
+    );
     expect(await sentinel.primaryPort()).toBe(sentinel.primary.port);
   });
 });

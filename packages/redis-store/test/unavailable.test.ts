@@ -38,12 +38,13 @@ function session(store: RedisTokenStore, extra: Parameters<typeof createAuthSess
 
 function recorder(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const log = (level: string) => (message: string, meta?: Record<string, unknown>) => lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
+  const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
+    lines.push(`${level} ${message} ${JSON.stringify(meta ?? {})}`);
   return { logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }, lines };
 }
 
 describe('Redis unreachable', () => {
-  it('default: a typed NETWORK error within the command deadline, even with ioredis\'s offline queue', async () => {
+  it("default: a typed NETWORK error within the command deadline, even with ioredis's offline queue", async () => {
     const store = redisTokenStore({ redis: defaultClient(deadPort), commandTimeoutMs: 300 });
     closers.push(() => store.close());
     const error = await store.get('k').catch((e: unknown) => e);
@@ -66,9 +67,17 @@ describe('Redis unreachable', () => {
 
   it("onUnavailable: 'local' carries on per process, says so in the log, and never logs tokens", async () => {
     const log = recorder();
-    const store = redisTokenStore({ redis: defaultClient(deadPort), commandTimeoutMs: 200, onUnavailable: 'local', logger: log.logger });
+    const store = redisTokenStore({
+      redis: defaultClient(deadPort),
+      commandTimeoutMs: 200,
+      onUnavailable: 'local',
+      logger: log.logger,
+    });
     closers.push(() => store.close());
-    const s = session(store, { logger: log.logger, limiter: redisLimiter({ redis: defaultClient(deadPort), commandTimeoutMs: 200, onUnavailable: 'local' }) });
+    const s = session(store, {
+      logger: log.logger,
+      limiter: redisLimiter({ redis: defaultClient(deadPort), commandTimeoutMs: 200, onUnavailable: 'local' }),
+    });
     const t = await s.getToken();
     expect(t.accessToken).toBeTruthy();
     expect(server.counters.logins).toBe(1);
@@ -82,11 +91,19 @@ describe('Redis unreachable', () => {
   });
 
   it('limiter: NETWORK by default, per-process pacing when asked', async () => {
-    const strict = redisLimiter({ redis: defaultClient(deadPort), commandTimeoutMs: 200 })({ key: 'x', max: 2, windowMs: 1_000 });
+    const strict = redisLimiter({ redis: defaultClient(deadPort), commandTimeoutMs: 200 })({
+      key: 'x',
+      max: 2,
+      windowMs: 1_000,
+    });
     let ran = 0;
     await expect(strict.schedule(async () => (ran += 1))).rejects.toMatchObject({ code: 'NETWORK' });
     expect(ran).toBe(0);
-    const lenient = redisLimiter({ redis: defaultClient(deadPort), commandTimeoutMs: 200, onUnavailable: 'local' })({ key: 'x', max: 2, windowMs: 1_000 });
+    const lenient = redisLimiter({ redis: defaultClient(deadPort), commandTimeoutMs: 200, onUnavailable: 'local' })({
+      key: 'x',
+      max: 2,
+      windowMs: 1_000,
+    });
     expect(await lenient.schedule(async () => 'ran')).toBe('ran');
   });
 });
@@ -111,7 +128,11 @@ describe('Redis going away and coming back', () => {
     const client = redis.client(); // ioredis defaults: offline queue on, commands replayed after reconnecting
     const store = redisTokenStore({ redis: client, key: 'ghost', commandTimeoutMs: 300 });
     closers.push(() => store.close());
-    const limiter = redisLimiter({ redis: client, key: 'ghost', commandTimeoutMs: 300 })({ key: 'b', max: 5, windowMs: 60_000 });
+    const limiter = redisLimiter({ redis: client, key: 'ghost', commandTimeoutMs: 300 })({
+      key: 'b',
+      max: 5,
+      windowMs: 60_000,
+    });
     await client.ping();
     await redis.kill();
     await expect(store.coordinate('k', async () => 1)).rejects.toMatchObject({ code: 'NETWORK' });
@@ -129,7 +150,12 @@ describe('Redis going away and coming back', () => {
     const raw = redis.client();
     // The holder: its lock lives 60 s, and it is lost with the data (as on a primary that died before replicating).
     await raw.set('ride:{k}:lock', 'holder-on-the-dead-primary', 'PX', 60_000);
-    const store = redisTokenStore({ redis: redis.client({ maxRetriesPerRequest: 1 }), key: 'ride', commandTimeoutMs: 300, waitTimeoutMs: 20_000 });
+    const store = redisTokenStore({
+      redis: redis.client({ maxRetriesPerRequest: 1 }),
+      key: 'ride',
+      commandTimeoutMs: 300,
+      waitTimeoutMs: 20_000,
+    });
     closers.push(() => store.close());
     const waiting = store.coordinate('k', async (latest) => `renewed (saw ${latest?.generation ?? 'nothing'})`);
     await new Promise((r) => setTimeout(r, 200));
@@ -151,7 +177,8 @@ describe('Redis going away and coming back', () => {
     await redis.start();
     // Redis came back empty: the session still has its tokens and renews with them.
     let renewed: Awaited<ReturnType<AuthSession['refresh']>> | undefined;
-    for (let i = 0; i < 50 && !renewed; i += 1) renewed = await s.refresh().catch(() => new Promise<undefined>((r) => setTimeout(r, 100)));
+    for (let i = 0; i < 50 && !renewed; i += 1)
+      renewed = await s.refresh().catch(() => new Promise<undefined>((r) => setTimeout(r, 100)));
     expect(renewed?.accessToken).not.toBe(t.accessToken);
     expect(server.counters.refreshes).toBe(1);
     expect((await store.get(olAdmin(server.url).storeKey!))?.tokens.accessToken).toBe(renewed!.accessToken);

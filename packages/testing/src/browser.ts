@@ -22,8 +22,20 @@ export type BrowserEntry = { contents: string; resolveDir: string } | { entry: s
  * const code = await bundleForBrowser({ contents: "export { createAuthSession } from '@auth/core';", resolveDir: packageDir });
  * const app = await bundleForBrowser({ entry: fileURLToPath(new URL('./fixtures/app.ts', import.meta.url)) });
  */
-export async function bundleForBrowser(opts: BrowserEntry & { external?: string[]; alias?: Record<string, string> }): Promise<string> {
-  const input = 'entry' in opts ? { entryPoints: [opts.entry] } : { stdin: { contents: opts.contents, resolveDir: opts.resolveDir, loader: 'js' as const, sourcefile: 'page-entry.js' } };
+export async function bundleForBrowser(
+  opts: BrowserEntry & { external?: string[]; alias?: Record<string, string> },
+): Promise<string> {
+  const input =
+    'entry' in opts
+      ? { entryPoints: [opts.entry] }
+      : {
+          stdin: {
+            contents: opts.contents,
+            resolveDir: opts.resolveDir,
+            loader: 'js' as const,
+            sourcefile: 'page-entry.js',
+          },
+        };
   const out = await build({
     ...input,
     bundle: true,
@@ -63,14 +75,21 @@ export interface PageFile {
  * await tab.goto(`${site.url}/`);
  * const app = await servePage({ files: { '/': { type: 'text/html', body: '<script type="module" src="/app.js"></script>' }, '/app.js': { type: 'text/javascript', body: code } } });
  */
-export async function servePage(opts: { bundle?: string; files?: Record<string, PageFile>; handler?: Handler }): Promise<PageServer> {
+export async function servePage(opts: {
+  bundle?: string;
+  files?: Record<string, PageFile>;
+  handler?: Handler;
+}): Promise<PageServer> {
   const seen: CapturedRequest[] = [];
   const files = opts.files ?? {};
   const defaults: Record<string, PageFile> =
     opts.bundle === undefined
       ? {}
       : {
-          '/': { type: 'text/html', body: `<!doctype html><title>auth</title><script type="module">import * as lib from '/bundle.js'; globalThis.authLib = lib;</script>` },
+          '/': {
+            type: 'text/html',
+            body: `<!doctype html><title>auth</title><script type="module">import * as lib from '/bundle.js'; globalThis.authLib = lib;</script>`,
+          },
           '/bundle.js': { type: 'text/javascript', body: opts.bundle },
         };
   const running = await listen(async (req, res) => {
@@ -98,8 +117,14 @@ export interface CapturedRequest {
 
 async function capture(req: IncomingMessage, raw?: Buffer): Promise<CapturedRequest> {
   const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  return { method: req.method ?? 'GET', url: req.url ?? '/', headers, body: (raw ?? (await readRawBody(req))).toString('utf8') };
+  for (const [name, value] of Object.entries(req.headers))
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  return {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers,
+    body: (raw ?? (await readRawBody(req))).toString('utf8'),
+  };
 }
 
 /** The request headers the CORS servers here let a page send (and the API proxy forwards). */
@@ -141,7 +166,10 @@ export interface CorsProxy extends RunningServer {
  * const api = await corsProxy(server.url, { routes: (req, res) => req.url === '/moved' && (res.writeHead(302, { location: '/api/echo' }).end(), true) });
  * expect(api.seen.filter((r) => r.headers.authorization)).toEqual([]);
  */
-export async function corsProxy(upstream: string, opts: { routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean> } = {}): Promise<CorsProxy> {
+export async function corsProxy(
+  upstream: string,
+  opts: { routes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean> } = {},
+): Promise<CorsProxy> {
   const cors = corsHeaders(AUTH_AND_BODY_HEADERS);
   const seen: ProxiedRequest[] = [];
   const running = await listen(async (req, res) => {
@@ -151,9 +179,15 @@ export async function corsProxy(upstream: string, opts: { routes?: (req: Incomin
     const record: ProxiedRequest = { ...(await capture(req, body)), status: 0 };
     seen.push(record);
     const headers = new Headers();
-    for (const name of [...AUTH_AND_BODY_HEADERS, 'accept']) if (req.headers[name]) headers.set(name, String(req.headers[name]));
+    for (const name of [...AUTH_AND_BODY_HEADERS, 'accept'])
+      if (req.headers[name]) headers.set(name, String(req.headers[name]));
     // Not tied to the browser's connection: a tab closed mid-call leaves its call running upstream, as on a real network.
-    const answer = await fetch(`${upstream}${req.url}`, { method: req.method, headers, body: body.length ? new Uint8Array(body) : undefined, redirect: 'manual' });
+    const answer = await fetch(`${upstream}${req.url}`, {
+      method: req.method,
+      headers,
+      body: body.length ? new Uint8Array(body) : undefined,
+      redirect: 'manual',
+    });
     record.status = answer.status;
     const out: Record<string, string> = { ...cors };
     answer.headers.forEach((v, k) => {
@@ -182,7 +216,9 @@ export interface CapturingServer extends RunningServer {
  * const foreign = await capturingServer({ allowHeaders: ['x-auth-token'] });
  * expect(foreign.seen.filter((r) => r.headers['x-auth-token'])).toEqual([]);
  */
-export async function capturingServer(opts: { allowHeaders?: string[]; status?: number } = {}): Promise<CapturingServer> {
+export async function capturingServer(
+  opts: { allowHeaders?: string[]; status?: number } = {},
+): Promise<CapturingServer> {
   const cors = corsHeaders(opts.allowHeaders ?? ['authorization', 'content-type']);
   const seen: CapturedRequest[] = [];
   const running = await listen(async (req, res) => {
@@ -194,7 +230,15 @@ export async function capturingServer(opts: { allowHeaders?: string[]; status?: 
 }
 
 /** Flags for Chromium in a container: no sandbox, no GPU, nothing that phones home. */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * Launches headless Chromium (`CHROMIUM_PATH`, default Debian's `/usr/bin/chromium`) through playwright-core.
@@ -222,7 +266,11 @@ export function launchChromium(): Promise<Browser> {
  * const { page, errors } = await openPage(browser, `${pageServer.url}/`);
  * const { page: tab } = await openPage(context, `${site.url}/`, { ready: "'app' in window" });
  */
-export async function openPage(target: Browser | BrowserContext, url: string, opts: { ready?: string } = {}): Promise<{ page: Page; errors: string[] }> {
+export async function openPage(
+  target: Browser | BrowserContext,
+  url: string,
+  opts: { ready?: string } = {},
+): Promise<{ page: Page; errors: string[] }> {
   const page = await target.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

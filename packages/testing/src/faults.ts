@@ -63,11 +63,18 @@ export class FaultPlan<E extends string> {
         sendJson(res, f.status, f.body ?? { code: f.status, message: 'Injected failure' }, f.headers);
         return true;
       case 'html':
-        sendHtml(res, f.status ?? 502, '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>');
+        sendHtml(
+          res,
+          f.status ?? 502,
+          '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>',
+        );
         return true;
       case 'malformed-json': {
         const text = '{"token": "abc", "refresh_tok';
-        res.writeHead(f.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(f.status ?? 200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
         return true;
       }

@@ -33,11 +33,15 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Prom
  * console.log(api.url); // http://127.0.0.1:40123
  * await api.close();
  */
-export async function listen(handler: Handler, opts: { port?: number; host?: string } = {}): Promise<RunningServer & { server: Server }> {
+export async function listen(
+  handler: Handler,
+  opts: { port?: number; host?: string } = {},
+): Promise<RunningServer & { server: Server }> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     Promise.resolve(handler(req, res)).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { code: 500, message: 'Internal Server Error', details: [String(error)] });
+      if (!res.headersSent)
+        sendJson(res, 500, { code: 500, message: 'Internal Server Error', details: [String(error)] });
       else res.destroy();
     });
   });
@@ -216,7 +220,12 @@ export function readRawBody(req: IncomingMessage, limit = 1 << 20): Promise<Buff
  * @example
  * sendJson(res, 429, { message: 'Too many requests' }, { 'retry-after': '60' });
  */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);

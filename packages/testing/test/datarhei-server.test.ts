@@ -1,6 +1,13 @@
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDatarheiServer, listen, sendJson, type DatarheiServer, type DatarheiServerOptions, type RunningServer } from '../src/index.js';
+import {
+  createDatarheiServer,
+  listen,
+  sendJson,
+  type DatarheiServer,
+  type DatarheiServerOptions,
+  type RunningServer,
+} from '../src/index.js';
 
 const servers: RunningServer[] = [];
 afterEach(async () => {
@@ -8,13 +15,26 @@ afterEach(async () => {
 });
 
 async function start(options: DatarheiServerOptions = {}): Promise<DatarheiServer> {
-  const server = await createDatarheiServer({ username: 'admin', password: 'pw-1234', failedLoginDelayMs: 5, ...options });
+  const server = await createDatarheiServer({
+    username: 'admin',
+    password: 'pw-1234',
+    failedLoginDelayMs: 5,
+    ...options,
+  });
   servers.push(server);
   return server;
 }
 
-function login(server: DatarheiServer, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {
-  return fetch(`${server.url}/api/login`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+function login(
+  server: DatarheiServer,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
+  return fetch(`${server.url}/api/login`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 function bearer(token: string) {
@@ -34,7 +54,9 @@ describe('datarhei reference server: password login and tokens', () => {
     expect(refresh).toMatchObject({ iss: 'datarhei-core', sub: 'admin', usefor: 'refresh', exi: 86_400 });
     expect(access.exp! - access.iat!).toBe(600);
     expect(typeof access.jti).toBe('string');
-    expect(JSON.parse(Buffer.from(body.access_token!.split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: 'HS256' });
+    expect(JSON.parse(Buffer.from(body.access_token!.split('.')[0]!, 'base64url').toString())).toMatchObject({
+      alg: 'HS256',
+    });
     expect(server.counters).toMatchObject({ loginAttempts: 1, logins: 1, failedLogins: 0 });
   });
 
@@ -43,7 +65,11 @@ describe('datarhei reference server: password login and tokens', () => {
     const res = await login(server, { username: 'admin', password: 'nope' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBeNull();
-    expect(await res.json()).toEqual({ code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: invalid username or password'] });
+    expect(await res.json()).toEqual({
+      code: 401,
+      message: 'Unauthorized',
+      details: ['Invalid authorization credentials: invalid username or password'],
+    });
     expect(server.counters.failedLogins).toBe(1);
   });
 
@@ -56,7 +82,11 @@ describe('datarhei reference server: password login and tokens', () => {
     const server = await start();
     const res = await login(server, body, headers);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ code: 400, message: 'Bad Request', details: ['Missing authorization credentials'] });
+    expect(await res.json()).toEqual({
+      code: 400,
+      message: 'Bad Request',
+      details: ['Missing authorization credentials'],
+    });
   });
 
   it('delays failed logins by 5 s unless told otherwise', async () => {
@@ -78,7 +108,10 @@ describe('datarhei reference server: password login and tokens', () => {
 
   it('refreshes with GET and the refresh token, returning only an access token', async () => {
     const server = await start();
-    const pair = (await (await login(server, { username: 'admin', password: 'pw-1234' })).json()) as Record<string, string>;
+    const pair = (await (await login(server, { username: 'admin', password: 'pw-1234' })).json()) as Record<
+      string,
+      string
+    >;
     const res = await fetch(`${server.url}/api/login/refresh`, { headers: bearer(pair.refresh_token!) });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, string>;
@@ -91,14 +124,27 @@ describe('datarhei reference server: password login and tokens', () => {
 
   it('rejects an access token used as refresh token, a POST refresh and the reverse use on API routes', async () => {
     const server = await start();
-    const pair = (await (await login(server, { username: 'admin', password: 'pw-1234' })).json()) as Record<string, string>;
+    const pair = (await (await login(server, { username: 'admin', password: 'pw-1234' })).json()) as Record<
+      string,
+      string
+    >;
     const wrongUse = await fetch(`${server.url}/api/login/refresh`, { headers: bearer(pair.access_token!) });
     expect(wrongUse.status).toBe(401);
-    expect(await wrongUse.json()).toEqual({ code: 401, message: 'Unauthorized', details: ['Missing or invalid JWT token'] });
-    expect((await fetch(`${server.url}/api/login/refresh`, { method: 'POST', headers: bearer(pair.refresh_token!) })).status).toBe(401);
+    expect(await wrongUse.json()).toEqual({
+      code: 401,
+      message: 'Unauthorized',
+      details: ['Missing or invalid JWT token'],
+    });
+    expect(
+      (await fetch(`${server.url}/api/login/refresh`, { method: 'POST', headers: bearer(pair.refresh_token!) })).status,
+    ).toBe(401);
     expect((await fetch(`${server.url}/api/v3/process`, { headers: bearer(pair.refresh_token!) })).status).toBe(401);
     expect((await fetch(`${server.url}/api/v3/process`, { headers: bearer(pair.access_token!) })).status).toBe(200);
-    expect(server.counters).toMatchObject({ failedRefreshes: 2, rejectedCalls: 1, apiCalls: { 'GET /api/v3/process': 1 } });
+    expect(server.counters).toMatchObject({
+      failedRefreshes: 2,
+      rejectedCalls: 1,
+      apiCalls: { 'GET /api/v3/process': 1 },
+    });
   });
 
   it('rejects expired tokens by their exp on the server clock', async () => {
@@ -121,16 +167,25 @@ describe('datarhei reference server: password login and tokens', () => {
     const head = await fetch(`${server.url}/api/v3/process`, { method: 'HEAD' });
     expect(head.status).toBe(401);
     expect(await head.text()).toBe('');
-    expect((await fetch(`${server.url}/api/v3/process`, { headers: { authorization: `bEaReR ${pair.access_token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.url}/api/v3/process`, { headers: { authorization: `bEaReR ${pair.access_token}` } }))
+        .status,
+    ).toBe(200);
     expect(await (await fetch(`${server.url}/ping`)).text()).toBe('pong');
   });
 
   it('stores and echoes metadata on a protected route', async () => {
     const server = await start();
     const { access_token } = await server.issueTokens();
-    const put = await fetch(`${server.url}/api/v3/metadata/k1`, { method: 'PUT', headers: { ...bearer(access_token), 'content-type': 'application/json' }, body: JSON.stringify({ a: 1 }) });
+    const put = await fetch(`${server.url}/api/v3/metadata/k1`, {
+      method: 'PUT',
+      headers: { ...bearer(access_token), 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
     expect(await put.json()).toEqual({ a: 1 });
-    expect(await (await fetch(`${server.url}/api/v3/metadata/k1`, { headers: bearer(access_token) })).json()).toEqual({ a: 1 });
+    expect(await (await fetch(`${server.url}/api/v3/metadata/k1`, { headers: bearer(access_token) })).json()).toEqual({
+      a: 1,
+    });
     expect((await fetch(`${server.url}/api/v3/metadata/missing`, { headers: bearer(access_token) })).status).toBe(404);
     expect(server.counters.apiCalls).toEqual({ 'PUT /api/v3/metadata/{key}': 1, 'GET /api/v3/metadata/{key}': 2 });
   });
@@ -166,7 +221,10 @@ describe('datarhei reference server: password login and tokens', () => {
     expect(html.headers.get('content-type')).toContain('text/html');
     expect((await login(server, { username: 'admin', password: 'pw-1234' })).status).toBe(200);
     expect(server.counters.faults).toBe(1);
-    expect(await (await fetch(`${server.url}/api`)).json()).toMatchObject({ app: 'datarhei-core', auths: ['localjwt'] });
+    expect(await (await fetch(`${server.url}/api`)).json()).toMatchObject({
+      app: 'datarhei-core',
+      auths: ['localjwt'],
+    });
   });
 });
 
@@ -185,21 +243,36 @@ describe('datarhei reference server: Auth0 login', () => {
     servers.push(issuerServer);
     const issuer = `${issuerServer.url}/`;
     const sign = (claims: Record<string, unknown>, iss = issuer) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(iss).setIssuedAt().setExpirationTime('1h').setAudience('https://core.example/api').sign(privateKey);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(iss)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .setAudience('https://core.example/api')
+        .sign(privateKey);
     return { issuer, sign, jwksCalls: () => jwksCalls };
   }
 
   it('accepts an RS256 token of an allowed user and issues Core tokens', async () => {
     const t = await tenant();
-    const server = await start({ auth0Tenants: [{ issuer: t.issuer, users: ['svc@clients'], audience: 'https://core.example/api', clientId: 'cid' }] });
-    const res = await fetch(`${server.url}/api/login`, { method: 'POST', headers: bearer(await t.sign({ sub: 'svc@clients' })) });
+    const server = await start({
+      auth0Tenants: [
+        { issuer: t.issuer, users: ['svc@clients'], audience: 'https://core.example/api', clientId: 'cid' },
+      ],
+    });
+    const res = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: bearer(await t.sign({ sub: 'svc@clients' })),
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, string>;
     expect(decodeJwt(body.access_token!).sub).toBe('svc@clients');
     expect(server.counters).toMatchObject({ logins: 1, auth0Logins: 1 });
     expect(t.jwksCalls()).toBe(1);
     const about = (await (await fetch(`${server.url}/api`)).json()) as { auths: string[] };
-    expect(about.auths[1]).toBe(`auth0 domain=${new URL(t.issuer).host} audience=https://core.example/api clientid=cid`);
+    expect(about.auths[1]).toBe(
+      `auth0 domain=${new URL(t.issuer).host} audience=https://core.example/api clientid=cid`,
+    );
   });
 
   it('rejects a user not on the list, a foreign issuer and a bad signature with 401', async () => {
@@ -210,7 +283,10 @@ describe('datarhei reference server: Auth0 login', () => {
       const res = await fetch(`${server.url}/api/login`, { method: 'POST', headers: bearer(token) });
       return { status: res.status, body: await res.json() };
     };
-    expect(await post(await t.sign({ sub: 'intruder@clients' }))).toEqual({ status: 401, body: { code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: user not allowed'] } });
+    expect(await post(await t.sign({ sub: 'intruder@clients' }))).toEqual({
+      status: 401,
+      body: { code: 401, message: 'Unauthorized', details: ['Invalid authorization credentials: user not allowed'] },
+    });
     expect((await post(await other.sign({ sub: 'svc@clients' }))).status).toBe(401);
     // Signed by another key but claiming this tenant's issuer.
     expect((await post(await other.sign({ sub: 'svc@clients' }, t.issuer))).status).toBe(401);

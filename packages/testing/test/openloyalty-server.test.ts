@@ -1,6 +1,11 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createOpenLoyaltyServer, type OpenLoyaltyEcho, type OpenLoyaltyServer, type OpenLoyaltyServerOptions } from '@auth/testing';
+import {
+  createOpenLoyaltyServer,
+  type OpenLoyaltyEcho,
+  type OpenLoyaltyServer,
+  type OpenLoyaltyServerOptions,
+} from '@auth/testing';
 
 const started: OpenLoyaltyServer[] = [];
 async function start(opts?: OpenLoyaltyServerOptions) {
@@ -13,7 +18,11 @@ afterEach(async () => {
 });
 
 function post(s: OpenLoyaltyServer, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(`${s.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 function get(s: OpenLoyaltyServer, path: string, token?: string) {
   return fetch(`${s.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -86,7 +95,10 @@ describe('OpenLoyalty reference server: tokens', () => {
   it('answers expired, invalid and missing tokens with the documented 401 bodies', async () => {
     const s = await start();
     const expired = await s.issueTokens({ username: 'admin', accessTokenTtlSec: -5 });
-    expect(await (await get(s, '/api/echo', expired.token)).json()).toEqual({ code: 401, message: 'Expired JWT Token' });
+    expect(await (await get(s, '/api/echo', expired.token)).json()).toEqual({
+      code: 401,
+      message: 'Expired JWT Token',
+    });
     expect(await (await get(s, '/api/echo', 'not.a.jwt')).json()).toEqual({ code: 401, message: 'Invalid JWT Token' });
     const missing = await get(s, '/api/echo');
     expect(missing.status).toBe(401);
@@ -116,7 +128,10 @@ describe('OpenLoyalty reference server: errors', () => {
     expect((await post(s, '/api/admin/login_check', '{"username":')).status).toBe(400);
     expect((await post(s, '/api/admin/login_check', { username: 'admin' })).status).toBe(400);
     expect((await post(s, '/api/token/refresh', {})).status).toBe(400);
-    const form = await fetch(`${s.url}/api/admin/login_check`, { method: 'POST', body: new URLSearchParams({ username: 'admin', password: 'password' }) });
+    const form = await fetch(`${s.url}/api/admin/login_check`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'admin', password: 'password' }),
+    });
     expect(form.status).toBe(400);
     expect(s.counters).toMatchObject({ badRequests: 4, logins: 0 });
   });
@@ -128,22 +143,35 @@ describe('OpenLoyalty reference server: errors', () => {
     expect(ok.status).toBe(200);
     const pair = (await ok.json()) as { token: string; refresh_token: string };
     expect(decodeJwt(pair.token).roles).toEqual(['ROLE_PARTICIPANT']);
-    expect((await post(s, `/api/eu%2F1%20%C3%BC/member/login_check`, { username: 'm@example.com', password: 'pw' })).status).toBe(404);
-    expect((await post(s, `/api/default/member/login_check`, { username: 'm@example.com', password: 'pw' })).status).toBe(404);
+    expect(
+      (await post(s, `/api/eu%2F1%20%C3%BC/member/login_check`, { username: 'm@example.com', password: 'pw' })).status,
+    ).toBe(404);
+    expect(
+      (await post(s, `/api/default/member/login_check`, { username: 'm@example.com', password: 'pw' })).status,
+    ).toBe(404);
     // A member refresh token is only good at its own store's endpoint.
     expect((await post(s, '/api/token/refresh', { refresh_token: pair.refresh_token })).status).toBe(401);
     expect((await post(s, `/api/${store}/token/refresh`, { refresh_token: pair.refresh_token })).status).toBe(200);
   });
 
   it('answers a member token on an admin route with 403, and lets a member read itself only', async () => {
-    const s = await start({ stores: { default: [{ username: 'a@example.com', password: 'pw' }, { username: 'b@example.com', password: 'pw' }] } });
+    const s = await start({
+      stores: {
+        default: [
+          { username: 'a@example.com', password: 'pw' },
+          { username: 'b@example.com', password: 'pw' },
+        ],
+      },
+    });
     const res = await post(s, '/api/default/member/login_check', { username: 'a@example.com', password: 'pw' });
     const { token } = (await res.json()) as { token: string };
     const id = decodeJwt(token).id as string;
     expect((await get(s, '/api/default/member', token)).status).toBe(403);
     expect((await get(s, `/api/default/member/${id}`, token)).status).toBe(200);
     const admin = await adminLogin(s);
-    const list = (await (await get(s, '/api/default/member', admin.token)).json()) as { items: { customerId: string }[] };
+    const list = (await (await get(s, '/api/default/member', admin.token)).json()) as {
+      items: { customerId: string }[];
+    };
     expect(list.items).toHaveLength(2);
     const other = list.items.find((m) => m.customerId !== id)!.customerId;
     expect((await get(s, `/api/default/member/${other}`, token)).status).toBe(403);
@@ -152,7 +180,9 @@ describe('OpenLoyalty reference server: errors', () => {
 
   it('accepts API keys in X-AUTH-TOKEN or ?auth_token=, and rejects unknown, removed and expired keys', async () => {
     const s = await start({ apiKeys: [{ key: 'key-1234567890' }, { key: 'old-key-123', expiresAt: Date.now() - 1 }] });
-    expect((await fetch(`${s.url}/api/default/member`, { headers: { 'x-auth-token': 'key-1234567890' } })).status).toBe(200);
+    expect((await fetch(`${s.url}/api/default/member`, { headers: { 'x-auth-token': 'key-1234567890' } })).status).toBe(
+      200,
+    );
     expect((await fetch(`${s.url}/api/echo?auth_token=key-1234567890`)).status).toBe(200);
     expect((await fetch(`${s.url}/api/echo`, { headers: { 'x-auth-token': 'old-key-123' } })).status).toBe(401);
     s.removeApiKey('key-1234567890');
@@ -165,12 +195,28 @@ describe('OpenLoyalty reference server: echo', () => {
   it('echoes method, path, query, content type and the raw body (text or base64)', async () => {
     const s = await start();
     const { token } = await adminLogin(s);
-    const text = await fetch(`${s.url}/api/echo?a=1&a=2&b=x`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: 'héllo' });
+    const text = await fetch(`${s.url}/api/echo?a=1&a=2&b=x`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body: 'héllo',
+    });
     const e1 = (await text.json()) as OpenLoyaltyEcho;
-    expect(e1).toMatchObject({ method: 'PUT', path: '/api/echo', query: { a: ['1', '2'], b: 'x' }, contentType: 'text/plain', body: 'héllo', bodyEncoding: 'utf8', user: { kind: 'admin', username: 'admin' } });
+    expect(e1).toMatchObject({
+      method: 'PUT',
+      path: '/api/echo',
+      query: { a: ['1', '2'], b: 'x' },
+      contentType: 'text/plain',
+      body: 'héllo',
+      bodyEncoding: 'utf8',
+      user: { kind: 'admin', username: 'admin' },
+    });
     expect(e1.headers.authorization).toBe('[present]');
     const bytes = new Uint8Array([0xff, 0x00, 0xfe, 0x80]);
-    const bin = await fetch(`${s.url}/api/echo`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: bytes });
+    const bin = await fetch(`${s.url}/api/echo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
     const e2 = (await bin.json()) as OpenLoyaltyEcho;
     expect(e2.bodyEncoding).toBe('base64');
     expect(Buffer.from(e2.body, 'base64')).toEqual(Buffer.from(bytes));
@@ -191,13 +237,22 @@ describe('OpenLoyalty reference server: rate limit, faults, counters', () => {
     expect(retryAfter).toBe('1');
     expect(s.counters).toMatchObject({ rateLimited: 2, logins: 3, authCalls: 5, maxAuthCallsInWindow: 5 });
     // Member endpoints are not limited unless asked.
-    expect((await post(s, '/api/default/member/login_check', { username: 'member@example.com', password: 'password' })).status).toBe(200);
+    expect(
+      (await post(s, '/api/default/member/login_check', { username: 'member@example.com', password: 'password' }))
+        .status,
+    ).toBe(200);
     s.resetCounters();
     expect(s.counters).toMatchObject({ rateLimited: 0, logins: 0, maxAuthCallsInWindow: 0 });
   });
 
   it('can limit per account', async () => {
-    const s = await start({ admins: [{ username: 'a', password: 'pa' }, { username: 'b', password: 'pb' }], rateLimit: { max: 1, windowMs: 5000, scope: 'account' } });
+    const s = await start({
+      admins: [
+        { username: 'a', password: 'pa' },
+        { username: 'b', password: 'pb' },
+      ],
+      rateLimit: { max: 1, windowMs: 5000, scope: 'account' },
+    });
     expect((await post(s, '/api/admin/login_check', { username: 'a', password: 'pa' })).status).toBe(200);
     expect((await post(s, '/api/admin/login_check', { username: 'b', password: 'pb' })).status).toBe(200);
     expect((await post(s, '/api/admin/login_check', { username: 'a', password: 'pa' })).status).toBe(429);
@@ -227,7 +282,8 @@ describe('OpenLoyalty reference server: rate limit, faults, counters', () => {
     const s = await start({ rateLimit: { max: 1, windowMs: 5000, includeMember: true, retryAfter: false } });
     s.faults.add({ endpoint: 'member-login', fault: { kind: 'delay', ms: 200 } });
     const t0 = Date.now();
-    const member = () => post(s, '/api/default/member/login_check', { username: 'member@example.com', password: 'password' });
+    const member = () =>
+      post(s, '/api/default/member/login_check', { username: 'member@example.com', password: 'password' });
     expect((await member()).status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     const limited = await member();

@@ -25,14 +25,19 @@ async function serverState(): Promise<ServerState> {
 let baseline: (TabStats | undefined)[] | undefined;
 let burstLine = '';
 
-function since(now: TabStats | undefined, then: TabStats | undefined, key: 'renewed' | 'adopted' | 'logins' | 'ok' | 'failed'): number {
+function since(
+  now: TabStats | undefined,
+  then: TabStats | undefined,
+  key: 'renewed' | 'adopted' | 'logins' | 'ok' | 'failed',
+): number {
   if (!now) return 0;
   return now[key] - (then && then.loadId === now.loadId ? then[key] : 0);
 }
 
 async function render(): Promise<void> {
   const s = await serverState();
-  for (const key of ['logins', 'refreshes', 'refreshesRejected', 'loginsRejected', 'apiCalls', 'apiRejected'] as const) $(`server-${key}`).textContent = String(s[key]);
+  for (const key of ['logins', 'refreshes', 'refreshesRejected', 'loginsRejected', 'apiCalls', 'apiRejected'] as const)
+    $(`server-${key}`).textContent = String(s[key]);
   const summary = $('summary');
   if (!baseline) {
     summary.textContent = 'Log in in one tab, then expire the access token and fire a burst.';
@@ -40,7 +45,9 @@ async function render(): Promise<void> {
   }
   const now = allStats();
   const renewed = now.flatMap((t, i) => (t && since(t, baseline![i], 'renewed') > 0 ? [t.tab] : []));
-  const adopted = now.flatMap((t, i) => (t && since(t, baseline![i], 'adopted') > 0 && !renewed.includes(t.tab) ? [t.tab] : []));
+  const adopted = now.flatMap((t, i) =>
+    t && since(t, baseline![i], 'adopted') > 0 && !renewed.includes(t.tab) ? [t.tab] : [],
+  );
   const ok = now.reduce((n, t, i) => n + since(t, baseline![i], 'ok'), 0);
   const failed = now.reduce((n, t, i) => n + since(t, baseline![i], 'failed'), 0);
   summary.dataset.renewed = renewed.join(',');
@@ -59,10 +66,14 @@ $('expire').addEventListener('click', async () => {
   burstLine = '';
   // An already expired access token with a live refresh token, issued by the server and put into one
   // tab: the store hands it to every tab, as if the token had just run out everywhere.
-  const tokens = (await (await fetch('/demo/expire', { method: 'POST' })).json()) as { accessToken: string; refreshToken: string };
+  const tokens = (await (await fetch('/demo/expire', { method: 'POST' })).json()) as {
+    accessToken: string;
+    refreshToken: string;
+  };
   await first.importTokens(tokens);
   const started = Date.now();
-  while (allStats().some((t, i) => t?.signedIn && t.fingerprint === before[i]) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 100));
+  while (allStats().some((t, i) => t?.signedIn && t.fingerprint === before[i]) && Date.now() - started < 10_000)
+    await new Promise((r) => setTimeout(r, 100));
   $('action').textContent = 'The access token expired in every tab.';
   $('action').dataset.done = 'expire';
   await render();

@@ -29,13 +29,21 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 export async function startBrowserDemo(opts: BrowserDemoOptions = {}): Promise<BrowserDemo> {
   const tabs = opts.tabs ?? 4;
   // The app is built from the packages' dist (as a browser app ships them), not from their sources.
-  const [tabCode, dashboardCode] = await Promise.all([bundleForBrowser({ entry: here('./tab.ts') }), bundleForBrowser({ entry: here('./dashboard.ts') })]);
-  const server = await createOpenLoyaltyServer({ stores: { default: [BROWSER_MEMBER] }, accessTokenTtlSec: opts.accessTokenTtlSec ?? 20, rateLimit: false });
+  const [tabCode, dashboardCode] = await Promise.all([
+    bundleForBrowser({ entry: here('./tab.ts') }),
+    bundleForBrowser({ entry: here('./dashboard.ts') }),
+  ]);
+  const server = await createOpenLoyaltyServer({
+    stores: { default: [BROWSER_MEMBER] },
+    accessTokenTtlSec: opts.accessTokenTtlSec ?? 20,
+    rateLimit: false,
+  });
   const started: RunningServer[] = [server];
   try {
     const api = await corsProxy(server.url);
     started.push(api);
-    const frameQuery = (n: number) => new URLSearchParams({ tab: String(n), api: api.url, heartbeat: String(opts.heartbeatMs ?? 5_000) });
+    const frameQuery = (n: number) =>
+      new URLSearchParams({ tab: String(n), api: api.url, heartbeat: String(opts.heartbeatMs ?? 5_000) });
     const page = await servePage({
       files: {
         '/': { type: 'text/html', body: dashboardHtml(tabs, frameQuery) },
@@ -47,19 +55,37 @@ export async function startBrowserDemo(opts: BrowserDemoOptions = {}): Promise<B
         const path = new URL(req.url ?? '/', 'http://x').pathname;
         if (path === '/demo/state' && req.method === 'GET') {
           const { logins, refreshes, refreshesRejected, loginsRejected, apiCalls, apiRejected } = server.counters;
-          return sendJson(res, 200, { logins, refreshes, refreshesRejected, loginsRejected, apiCalls, apiRejected }, { 'cache-control': 'no-store' });
+          return sendJson(
+            res,
+            200,
+            { logins, refreshes, refreshesRejected, loginsRejected, apiCalls, apiRejected },
+            { 'cache-control': 'no-store' },
+          );
         }
         if (path === '/demo/expire' && req.method === 'POST') {
           // Tokens the server issues directly (not counted as a login), their access token already expired.
-          const issued = await server.issueTokens({ username: BROWSER_MEMBER.username, store: 'default', accessTokenTtlSec: -10 });
-          return sendJson(res, 200, { accessToken: issued.token, refreshToken: issued.refresh_token }, { 'cache-control': 'no-store' });
+          const issued = await server.issueTokens({
+            username: BROWSER_MEMBER.username,
+            store: 'default',
+            accessTokenTtlSec: -10,
+          });
+          return sendJson(
+            res,
+            200,
+            { accessToken: issued.token, refreshToken: issued.refresh_token },
+            { 'cache-control': 'no-store' },
+          );
         }
         sendJson(res, 404, { message: 'Not Found' });
       },
     });
     started.push(page);
     // 127.0.0.1 is a secure context: Web Locks and crypto.subtle are there without TLS.
-    return { url: `${page.url}/`, server, close: () => Promise.all(started.map((s) => s.close())).then(() => undefined) };
+    return {
+      url: `${page.url}/`,
+      server,
+      close: () => Promise.all(started.map((s) => s.close())).then(() => undefined),
+    };
   } catch (error) {
     await Promise.all(started.map((s) => s.close()));
     throw error;
@@ -81,7 +107,10 @@ const STYLE = `
 `;
 
 function dashboardHtml(tabs: number, frameQuery: (n: number) => URLSearchParams): string {
-  const frames = Array.from({ length: tabs }, (_, i) => `<iframe class="tab" id="tab-${i + 1}" title="tab ${i + 1}" src="/tab?${frameQuery(i + 1)}"></iframe>`).join('\n');
+  const frames = Array.from(
+    { length: tabs },
+    (_, i) => `<iframe class="tab" id="tab-${i + 1}" title="tab ${i + 1}" src="/tab?${frameQuery(i + 1)}"></iframe>`,
+  ).join('\n');
   return `<!doctype html><html lang="en"><meta charset="utf-8"><title>auth-strategies: one refresh across tabs</title>
 <style>${STYLE}</style>
 <h1>One refresh across tabs</h1>

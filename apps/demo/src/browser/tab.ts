@@ -42,7 +42,17 @@ const heartbeatMs = Number(params.get('heartbeat') ?? '5000');
 const MEMBER_PATH = '/api/echo';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const stats: TabStats = { tab: tabNumber, loadId: Math.random().toString(36).slice(2), signedIn: false, fingerprint: '', renewed: 0, logins: 0, adopted: 0, ok: 0, failed: 0 };
+const stats: TabStats = {
+  tab: tabNumber,
+  loadId: Math.random().toString(36).slice(2),
+  signedIn: false,
+  fingerprint: '',
+  renewed: 0,
+  logins: 0,
+  adopted: 0,
+  ok: 0,
+  failed: 0,
+};
 document.title = `tab ${tabNumber}`;
 $('name').textContent = `Tab ${tabNumber}`;
 
@@ -55,7 +65,8 @@ function note(line: string): void {
   log.length = Math.min(log.length, 12);
   $('log').textContent = log.map((e) => `${e.at} ${e.line}${e.times > 1 ? ` ×${e.times}` : ''}`).join('\n');
 }
-const pathOf = (input: string | URL | Request) => new URL(input instanceof Request ? input.url : String(input)).pathname;
+const pathOf = (input: string | URL | Request) =>
+  new URL(input instanceof Request ? input.url : String(input)).pathname;
 
 // The login form: its values serve one login call and are dropped; nothing else keeps them.
 let typed: Credentials | undefined;
@@ -80,7 +91,10 @@ const authCalls: FetchLike = async (input, init) => {
 };
 
 const store = browserTokenStore({ prefix: 'auth-demo' });
-const session = createAuthSession(openLoyaltyMember({ baseUrl: api, storeCode: 'default', credentials }), { store, fetch: authCalls });
+const session = createAuthSession(openLoyaltyMember({ baseUrl: api, storeCode: 'default', credentials }), {
+  store,
+  fetch: authCalls,
+});
 const authFetch = createAuthFetch(session);
 session.on('refresh', () => void (stats.renewed += 1));
 session.on('login', () => void (stats.logins += 1));
@@ -89,7 +103,8 @@ session.on('tokens', (e) => {
   if (e.reason === 'store' && e.expiresAt !== undefined && e.expiresAt > Date.now()) {
     stats.adopted += 1;
     note("adopted another tab's token (no auth call)");
-  } else if (e.reason === 'store') note(e.expiresAt === undefined ? 'another tab logged out' : 'another tab put in an expired access token');
+  } else if (e.reason === 'store')
+    note(e.expiresAt === undefined ? 'another tab logged out' : 'another tab put in an expired access token');
   else if (e.reason === 'refresh') note('renewed the token for every tab');
   else if (e.reason === 'login') note('logged in for every tab');
   void render();
@@ -127,7 +142,9 @@ async function render(): Promise<void> {
   stats.signedIn = tokens !== undefined;
   stats.fingerprint = await fingerprint(tokens);
   const left = tokens?.expiresAt === undefined ? undefined : Math.round((tokens.expiresAt - Date.now()) / 1000);
-  $('status').textContent = !tokens ? 'signed out' : `token ${stats.fingerprint} · ${left === undefined ? '' : left > 0 ? `expires in ${left} s` : 'expired'}`;
+  $('status').textContent = !tokens
+    ? 'signed out'
+    : `token ${stats.fingerprint} · ${left === undefined ? '' : left > 0 ? `expires in ${left} s` : 'expired'}`;
   $('status').dataset.signedIn = String(stats.signedIn);
   $('renewed').textContent = String(stats.renewed);
   $('adopted').textContent = String(stats.adopted);

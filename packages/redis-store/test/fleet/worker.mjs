@@ -29,9 +29,22 @@ function connect() {
     });
   }
   if (topology.topology === 'sentinel') {
-    return new Redis({ sentinels: topology.sentinels, name: topology.name, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: reconnect, sentinelRetryStrategy: reconnect });
+    return new Redis({
+      sentinels: topology.sentinels,
+      name: topology.name,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: reconnect,
+      sentinelRetryStrategy: reconnect,
+    });
   }
-  return new Redis({ host: '127.0.0.1', port: topology.port, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: reconnect });
+  return new Redis({
+    host: '127.0.0.1',
+    port: topology.port,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: reconnect,
+  });
 }
 const redis = connect();
 redis.on('error', () => {});
@@ -45,7 +58,13 @@ const store = redisTokenStore({
   commandTimeoutMs: config.commandTimeoutMs ?? 1_000,
   waitTimeoutMs: config.waitTimeoutMs ?? 20_000,
 });
-const limiter = redisLimiter({ redis, key: 'fleet', leaseMs: config.leaseMs ?? 2_000, commandTimeoutMs: config.commandTimeoutMs ?? 1_000, maxWaitMs: config.maxWaitMs });
+const limiter = redisLimiter({
+  redis,
+  key: 'fleet',
+  leaseMs: config.leaseMs ?? 2_000,
+  commandTimeoutMs: config.commandTimeoutMs ?? 1_000,
+  maxWaitMs: config.maxWaitMs,
+});
 
 // The victim sends its refresh, gets the rotated tokens, then hangs before writing them: it is
 // killed in that state, holding the lock, its new refresh token lost with it.
@@ -64,7 +83,12 @@ const fetchImpl =
     : undefined;
 
 const session = createAuthSession(
-  openLoyaltyAdmin({ baseUrl: config.baseUrl, username: 'admin', password: 'password', rateLimit: { max: config.max, windowMs: config.windowMs } }),
+  openLoyaltyAdmin({
+    baseUrl: config.baseUrl,
+    username: 'admin',
+    password: 'password',
+    rateLimit: { max: config.max, windowMs: config.windowMs },
+  }),
   { store, limiter, fetch: fetchImpl },
 );
 
@@ -81,7 +105,9 @@ function outcome(error) {
 }
 
 async function burst(n) {
-  const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => api.get('/api/echo', { params: { i } })));
+  const results = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) => api.get('/api/echo', { params: { i } })),
+  );
   const tally = {};
   for (const r of results) {
     const key = r.status === 'fulfilled' ? `ok:${r.value.status}` : outcome(r.reason);

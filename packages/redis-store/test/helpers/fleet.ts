@@ -11,7 +11,9 @@ import { redisTokenStore } from '../../src/index.js';
 // `test` task runs after `build` (turbo); run `npx turbo run build --filter=@auth/redis-store...` first when running it alone.
 const here = fileURLToPath(new URL('.', import.meta.url));
 const worker = `${here}../fleet/worker.mjs`;
-const dists = ['core', 'redis-store', 'openloyalty-admin', 'axios-adapter'].map((p) => `${here}../../../${p}/dist/index.js`);
+const dists = ['core', 'redis-store', 'openloyalty-admin', 'axios-adapter'].map(
+  (p) => `${here}../../../${p}/dist/index.js`,
+);
 
 export const encryptionKey = Buffer.from(new Uint8Array(32).map((_, i) => (i * 7 + 3) % 256));
 export const username = 'admin';
@@ -42,7 +44,8 @@ const children = new Set<ChildProcess>();
 
 export function assertBuilt(): void {
   const missing = dists.filter((d) => !existsSync(d));
-  if (missing.length > 0) throw new Error(`build first (npx turbo run build --filter=@auth/redis-store...): missing ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new Error(`build first (npx turbo run build --filter=@auth/redis-store...): missing ${missing.join(', ')}`);
 }
 
 /** SIGKILLs every worker still running (call it in afterEach: a failed test leaves none behind). */
@@ -52,7 +55,9 @@ export function killWorkers(): void {
 }
 
 export function spawnWorker(redis: Topology, config: Record<string, unknown>): Child {
-  const proc = fork(worker, [JSON.stringify({ redis, encryptionKey: encryptionKey.toString('base64'), ...config })], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const proc = fork(worker, [JSON.stringify({ redis, encryptionKey: encryptionKey.toString('base64'), ...config })], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   children.add(proc);
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -71,7 +76,9 @@ export function spawnWorker(redis: Topology, config: Record<string, unknown>): C
       else if (m.type === 'failed') reject(new Error(m.error));
     });
     // 'close', not 'exit': 'exit' can come before the last IPC messages (the result) are read.
-    proc.on('close', (code, signal) => reject(new Error(`worker exited (${code ?? signal}) before its result: ${stderr.slice(-2000)}`)));
+    proc.on('close', (code, signal) =>
+      reject(new Error(`worker exited (${code ?? signal}) before its result: ${stderr.slice(-2000)}`)),
+    );
   });
   result.catch(() => {});
   // A worker that fails before it holds the lock (or before its first burst) must fail the test, not hang it.
@@ -112,7 +119,10 @@ export function storeKeyOf(server: OpenLoyaltyServer): string {
 export async function seedExpired(server: OpenLoyaltyServer, redis: Redis | Cluster): Promise<string> {
   const t = await server.issueTokens({ username, accessTokenTtlSec: -10 });
   const store = redisTokenStore({ redis, key: 'fleet', encryption: { key: encryptionKey } });
-  await store.set(storeKeyOf(server), { tokens: completeTokenSet({ accessToken: t.token, refreshToken: t.refresh_token }, Date.now()), generation: 1 });
+  await store.set(storeKeyOf(server), {
+    tokens: completeTokenSet({ accessToken: t.token, refreshToken: t.refresh_token }, Date.now()),
+    generation: 1,
+  });
   await store.close();
   const key = `fleet:{${storeKeyOf(server)}}:tokens`;
   if ((await redis.exists(key)) !== 1) throw new Error('the seeded tokens are not in Redis');

@@ -66,7 +66,18 @@ export async function until(check: () => Promise<boolean> | boolean, what: strin
   }
 }
 
-const base = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
+const base = [
+  '--bind',
+  '127.0.0.1',
+  '--protected-mode',
+  'no',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--loglevel',
+  'warning',
+];
 
 export interface TestCluster {
   /** Every node (primaries and replicas), in creation order. */
@@ -101,13 +112,31 @@ export async function startCluster(): Promise<TestCluster> {
       // The bus port is given explicitly: port + 10 000 may be taken or out of range for an ephemeral port.
       const busPort = await freePort();
       const args = [
-        '--port', String(port), '--cluster-port', String(busPort), ...base,
-        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir,
-        '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0', '--cluster-require-full-coverage', 'no',
+        '--port',
+        String(port),
+        '--cluster-port',
+        String(busPort),
+        ...base,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--dir',
+        dir,
+        '--cluster-node-timeout',
+        '1000',
+        '--cluster-replica-validity-factor',
+        '0',
+        '--cluster-require-full-coverage',
+        'no',
       ];
       nodes.push(await startServer(args, port, 'cluster node'));
     }
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { timeout: 60_000 },
+    );
     await until(async () => {
       for (const n of nodes) if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
       // Every replica is attached and in sync, so a failover has a replica to promote.
@@ -138,7 +167,9 @@ export async function startCluster(): Promise<TestCluster> {
       return slot >= a! && slot <= (b ?? a!);
     });
   const primaryOf = async (slot: number) => {
-    const owner = (await shards(liveNode().port)).find((n) => n.flags.includes('master') && !n.flags.includes('fail') && serves(n.slots, slot));
+    const owner = (await shards(liveNode().port)).find(
+      (n) => n.flags.includes('master') && !n.flags.includes('fail') && serves(n.slots, slot),
+    );
     if (!owner) throw new Error(`no primary serves slot ${slot}`);
     return owner.port;
   };
@@ -184,13 +215,17 @@ export async function startCluster(): Promise<TestCluster> {
     },
     async waitHealed(slot, deadPort) {
       let owner = 0;
-      await until(async () => {
-        for (const n of nodes.filter((x) => x.alive)) {
-          if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
-        }
-        owner = await primaryOf(slot).catch(() => 0);
-        return owner !== 0 && owner !== deadPort && nodes.find((n) => n.port === owner)!.alive;
-      }, `slot ${slot} served again after its primary died`, 60_000);
+      await until(
+        async () => {
+          for (const n of nodes.filter((x) => x.alive)) {
+            if (!(await cli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+          }
+          owner = await primaryOf(slot).catch(() => 0);
+          return owner !== 0 && owner !== deadPort && nodes.find((n) => n.port === owner)!.alive;
+        },
+        `slot ${slot} served again after its primary died`,
+        60_000,
+      );
       return owner;
     },
     stop,
@@ -224,21 +259,35 @@ export async function startSentinel(name = 'fleet'): Promise<TestSentinel> {
     const primary = await startServer(['--port', String(pPort), ...base, '--dir', dir], pPort, 'primary');
     procs.push(primary);
     const rPort = await freePort();
-    const replica = await startServer(['--port', String(rPort), ...base, '--dir', dir, '--replicaof', '127.0.0.1', String(pPort)], rPort, 'replica');
+    const replica = await startServer(
+      ['--port', String(rPort), ...base, '--dir', dir, '--replicaof', '127.0.0.1', String(pPort)],
+      rPort,
+      'replica',
+    );
     procs.push(replica);
-    await until(async () => (await cli(rPort, 'INFO', 'replication')).includes('master_link_status:up'), 'the replica to sync');
+    await until(
+      async () => (await cli(rPort, 'INFO', 'replication')).includes('master_link_status:up'),
+      'the replica to sync',
+    );
     const sentinels: { host: string; port: number }[] = [];
     for (let i = 0; i < 3; i += 1) {
       const port = await freePort();
       // Sentinel rewrites its config file: one per sentinel, in the temp dir.
       const conf = join(dir, `sentinel-${port}.conf`);
-      writeFileSync(conf, [
-        `port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`,
-        `sentinel monitor ${name} 127.0.0.1 ${pPort} 2`,
-        `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} 3000`,
-        `sentinel parallel-syncs ${name} 1`, '',
-      ].join('\n'));
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          'protected-mode no',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${pPort} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 3000`,
+          `sentinel parallel-syncs ${name} 1`,
+          '',
+        ].join('\n'),
+      );
       procs.push(await startServer([conf, '--sentinel', '--loglevel', 'warning'], port, 'sentinel'));
       sentinels.push({ host: '127.0.0.1', port });
     }

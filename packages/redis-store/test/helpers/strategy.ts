@@ -13,12 +13,22 @@ export function olAdmin(baseUrl: string, opts: { max?: number; windowMs?: number
     storeKey: key,
     rateLimit: { key, max: opts.max ?? 20, windowMs: opts.windowMs ?? 60_000 },
     async login({ http }) {
-      const { body } = await http<{ token: string; refresh_token: string }>({ operation: 'login', method: 'POST', url: `${baseUrl}/api/admin/login_check`, json: { username: 'admin', password: 'password' } });
+      const { body } = await http<{ token: string; refresh_token: string }>({
+        operation: 'login',
+        method: 'POST',
+        url: `${baseUrl}/api/admin/login_check`,
+        json: { username: 'admin', password: 'password' },
+      });
       return { accessToken: body.token, refreshToken: body.refresh_token };
     },
     async refresh(tokens, { http }) {
       // 401 on refresh becomes REFRESH_REJECTED in ctx.http: the session then logs in.
-      const { body } = await http<{ token: string; refresh_token: string }>({ operation: 'refresh', method: 'POST', url: `${baseUrl}/api/token/refresh`, json: { refresh_token: tokens.refreshToken } });
+      const { body } = await http<{ token: string; refresh_token: string }>({
+        operation: 'refresh',
+        method: 'POST',
+        url: `${baseUrl}/api/token/refresh`,
+        json: { refresh_token: tokens.refreshToken },
+      });
       return { accessToken: body.token, refreshToken: body.refresh_token };
     },
   };

@@ -22,7 +22,8 @@ export interface DatarheiAuth0Tenant {
   clientId?: string;
 }
 
-export type Auth0Verdict = { ok: true; sub: string } | { ok: false; reason: 'unknown-issuer' | 'invalid' | 'user-not-allowed' };
+export type Auth0Verdict =
+  { ok: true; sub: string } | { ok: false; reason: 'unknown-issuer' | 'invalid' | 'user-not-allowed' };
 
 /** Validates Auth0 bearer tokens as Core does: RS256 against the tenant's JWKS, exact `iss`, `sub` on the list. */
 export class Auth0Validator {
@@ -33,7 +34,9 @@ export class Auth0Validator {
     this.#now = now;
     this.#tenants = tenants.map((tenant) => ({
       tenant,
-      jwks: createRemoteJWKSet(new URL('.well-known/jwks.json', tenant.issuer.endsWith('/') ? tenant.issuer : `${tenant.issuer}/`)),
+      jwks: createRemoteJWKSet(
+        new URL('.well-known/jwks.json', tenant.issuer.endsWith('/') ? tenant.issuer : `${tenant.issuer}/`),
+      ),
     }));
   }
 
@@ -47,8 +50,13 @@ export class Auth0Validator {
     const entry = this.#tenants.find((t) => t.tenant.issuer === iss);
     if (!entry) return { ok: false, reason: 'unknown-issuer' };
     try {
-      const { payload } = await jwtVerify(token, entry.jwks, { algorithms: ['RS256'], issuer: entry.tenant.issuer, currentDate: new Date(this.#now()) });
-      if (typeof payload.sub !== 'string' || !entry.tenant.users.includes(payload.sub)) return { ok: false, reason: 'user-not-allowed' };
+      const { payload } = await jwtVerify(token, entry.jwks, {
+        algorithms: ['RS256'],
+        issuer: entry.tenant.issuer,
+        currentDate: new Date(this.#now()),
+      });
+      if (typeof payload.sub !== 'string' || !entry.tenant.users.includes(payload.sub))
+        return { ok: false, reason: 'user-not-allowed' };
       return { ok: true, sub: payload.sub };
     } catch {
       return { ok: false, reason: 'invalid' };

@@ -35,7 +35,13 @@ export type TokenPair = { access_token: string; refresh_token: string };
 
 export type DatarheiHandler = (s: DatarheiState, call: Call) => void | Promise<void>;
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+};
 
 export function sendError(res: ServerResponse, status: number, details: string[]): void {
   sendJson(res, status, { code: status, message: STATUS_TEXT[status] ?? 'Error', details });
@@ -55,7 +61,14 @@ export function about(s: DatarheiState, { res }: Call): void {
     id: 'c0ffee00-0000-4000-8000-000000000000',
     created_at: new Date(s.now()).toISOString(),
     uptime_seconds: 1,
-    version: { number: '16.16.0', repository_commit: 'reference', repository_branch: 'main', build_date: '', arch: 'linux/amd64', compiler: 'go1.21' },
+    version: {
+      number: '16.16.0',
+      repository_commit: 'reference',
+      repository_branch: 'main',
+      build_date: '',
+      arch: 'linux/amd64',
+      compiler: 'go1.21',
+    },
   });
 }
 
@@ -71,7 +84,12 @@ export async function login(s: DatarheiState, { req, res }: Call): Promise<void>
   if (bearer !== undefined && s.auth0) {
     const verdict = await s.auth0.verify(bearer);
     if (!verdict.ok) {
-      const reason = verdict.reason === 'user-not-allowed' ? 'user not allowed' : verdict.reason === 'unknown-issuer' ? 'unknown issuer' : 'invalid token';
+      const reason =
+        verdict.reason === 'user-not-allowed'
+          ? 'user not allowed'
+          : verdict.reason === 'unknown-issuer'
+            ? 'unknown issuer'
+            : 'invalid token';
       return failLogin(s, res, s.newer ? 403 : 401, `Invalid authorization credentials: ${reason}`);
     }
     s.counters.logins += 1;
@@ -88,7 +106,13 @@ export async function login(s: DatarheiState, { req, res }: Call): Promise<void>
       creds = undefined;
     }
   }
-  if (!creds || typeof creds.username !== 'string' || typeof creds.password !== 'string' || creds.username === '' || creds.password === '') {
+  if (
+    !creds ||
+    typeof creds.username !== 'string' ||
+    typeof creds.password !== 'string' ||
+    creds.username === '' ||
+    creds.password === ''
+  ) {
     return failLogin(s, res, 400, 'Missing authorization credentials');
   }
   if (creds.username !== s.username || creds.password !== s.password) {

@@ -105,7 +105,17 @@ export interface DatarheiServer extends RunningServer {
 }
 
 function emptyCounters(): DatarheiCounters {
-  return { loginAttempts: 0, logins: 0, auth0Logins: 0, failedLogins: 0, refreshes: 0, failedRefreshes: 0, rejectedCalls: 0, apiCalls: {}, faults: 0 };
+  return {
+    loginAttempts: 0,
+    logins: 0,
+    auth0Logins: 0,
+    failedLogins: 0,
+    refreshes: 0,
+    failedRefreshes: 0,
+    rejectedCalls: 0,
+    apiCalls: {},
+    faults: 0,
+  };
 }
 
 /** A route of the table: its handler, and the endpoint its faults go to. */

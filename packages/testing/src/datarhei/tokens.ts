@@ -43,7 +43,12 @@ export class CoreTokens {
   /** The claims of a valid token of the given use, or `undefined` (expired, forged, wrong use, revoked). */
   async verify(token: string, usefor: TokenUse): Promise<CoreClaims | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], issuer: 'datarhei-core', currentDate: new Date(this.#now()), clockTolerance: 0 });
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: ['HS256'],
+        issuer: 'datarhei-core',
+        currentDate: new Date(this.#now()),
+        clockTolerance: 0,
+      });
       const claims = payload as unknown as CoreClaims;
       if (claims.usefor !== usefor || typeof claims.sub !== 'string') return undefined;
       if (usefor === 'access' && this.#revokedAccess.has(claims.jti)) return undefined;

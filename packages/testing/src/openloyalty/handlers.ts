@@ -18,7 +18,20 @@ export const MEMBER_ROLES = ['ROLE_PARTICIPANT'];
 export type Tally = ReturnType<typeof zeroTally>;
 
 export function zeroTally() {
-  return { authCalls: 0, logins: 0, refreshes: 0, loginsRejected: 0, refreshesRejected: 0, badRequests: 0, rateLimited: 0, revokes: 0, revokesRejected: 0, apiCalls: 0, apiRejected: 0, apiForbidden: 0 };
+  return {
+    authCalls: 0,
+    logins: 0,
+    refreshes: 0,
+    loginsRejected: 0,
+    refreshesRejected: 0,
+    badRequests: 0,
+    rateLimited: 0,
+    revokes: 0,
+    revokesRejected: 0,
+    apiCalls: 0,
+    apiRejected: 0,
+    apiForbidden: 0,
+  };
 }
 
 /** Everything one server shares between its routes and its public methods. */
@@ -65,7 +78,9 @@ export const memberRefresh: OpenLoyaltyHandler = (s, call) => refresh(s, call, c
 export async function revoke(s: OpenLoyaltyState, { req, res, url }: Call): Promise<void> {
   const who = await authenticate(s, req, url, res, 'revoke');
   if (!who) return;
-  s.issuer.dropRefreshTokens((p) => p.kind === who.principal.kind && p.username === who.principal.username && p.store === who.principal.store);
+  s.issuer.dropRefreshTokens(
+    (p) => p.kind === who.principal.kind && p.username === who.principal.username && p.store === who.principal.store,
+  );
   s.tally.revokes += 1;
   res.writeHead(204);
   res.end();
@@ -76,7 +91,10 @@ export async function membersList(s: OpenLoyaltyState, { req, res, url, params }
   if (!who) return;
   if (who.principal.kind !== 'admin') return forbidden(s, res);
   const members = s.stores.get(params.store!)!;
-  sendJson(res, 200, { items: members.map((m) => ({ customerId: m.id, email: m.username })), total: { all: members.length, filtered: members.length } });
+  sendJson(res, 200, {
+    items: members.map((m) => ({ customerId: m.id, email: m.username })),
+    total: { all: members.length, filtered: members.length },
+  });
 }
 
 export async function memberGet(s: OpenLoyaltyState, { req, res, url, params }: Call): Promise<void> {
@@ -84,7 +102,8 @@ export async function memberGet(s: OpenLoyaltyState, { req, res, url, params }: 
   if (!who) return;
   const { store, memberId } = params;
   const member = s.stores.get(store!)!.find((m) => m.id === memberId);
-  if (who.principal.kind !== 'admin' && !(who.principal.store === store && who.principal.id === memberId)) return forbidden(s, res);
+  if (who.principal.kind !== 'admin' && !(who.principal.store === store && who.principal.id === memberId))
+    return forbidden(s, res);
   if (!member) return notFound(res);
   sendJson(res, 200, { customerId: member.id, email: member.username, storeCode: store });
 }
@@ -129,7 +148,17 @@ async function login(s: OpenLoyaltyState, { req, res }: Call, store: string | un
     return badCredentials(s, res);
   }
   s.tally.logins += 1;
-  sendJson(res, 200, await s.issuer.issue({ kind: store === undefined ? 'admin' : 'member', username: user.username, id: user.id, roles: user.roles, store }));
+  sendJson(
+    res,
+    200,
+    await s.issuer.issue({
+      kind: store === undefined ? 'admin' : 'member',
+      username: user.username,
+      id: user.id,
+      roles: user.roles,
+      store,
+    }),
+  );
 }
 
 async function refresh(s: OpenLoyaltyState, { req, res }: Call, store: string | undefined): Promise<void> {
@@ -138,7 +167,9 @@ async function refresh(s: OpenLoyaltyState, { req, res }: Call, store: string | 
   if (!body) return;
   const owner = s.issuer.ownerOfRefresh(body.refresh_token)?.username ?? '';
   if (limited && !withinLimit(s, res, owner)) return;
-  const found = s.issuer.consumeRefresh(body.refresh_token, (p) => (store === undefined ? p.kind === 'admin' : p.kind === 'member' && p.store === store));
+  const found = s.issuer.consumeRefresh(body.refresh_token, (p) =>
+    store === undefined ? p.kind === 'admin' : p.kind === 'member' && p.store === store,
+  );
   if ('error' in found) {
     s.tally.refreshesRejected += 1;
     return refreshRejected(s, res, found.error);
@@ -165,7 +196,8 @@ async function jsonFields<K extends string>(
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) return void badRequest(s, res, 'Invalid JSON.');
   for (const f of fields) {
-    if (typeof (body as Record<string, unknown>)[f] !== 'string') return void badRequest(s, res, `The key "${f}" must be provided.`);
+    if (typeof (body as Record<string, unknown>)[f] !== 'string')
+      return void badRequest(s, res, `The key "${f}" must be provided.`);
   }
   return body as Record<K, string>;
 }
@@ -180,7 +212,9 @@ function withinLimit(s: OpenLoyaltyState, res: ServerResponse, account: string):
   const t = s.now();
   if (window.countRecent(t) >= limit.max) {
     s.tally.rateLimited += 1;
-    const headers: Record<string, string> = limit.retryAfter ? { 'retry-after': String(Math.max(1, Math.ceil(window.msUntilFree(t, limit.max) / 1000))) } : {};
+    const headers: Record<string, string> = limit.retryAfter
+      ? { 'retry-after': String(Math.max(1, Math.ceil(window.msUntilFree(t, limit.max) / 1000))) }
+      : {};
     sendJson(res, 429, { code: 429, message: 'Too Many Requests' }, headers);
     return false;
   }
@@ -200,14 +234,21 @@ async function authenticate(
   const key = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? url.searchParams.get('auth_token') ?? undefined;
   if (key !== undefined) {
     const found = s.apiKeys.get(key);
-    if (!found || (found.expiresAt !== undefined && found.expiresAt <= s.now())) return void unauthorized(s, res, 'Invalid API key.', endpoint);
-    const admin = (found.username !== undefined ? s.admins.find((a) => a.username === found.username) : s.admins[0]) ?? { username: found.username ?? 'api', id: fixedId(9, 0), roles: ADMIN_ROLES };
-    return { kind: 'api-key', principal: { kind: 'admin', username: admin.username, id: admin.id, roles: admin.roles } };
+    if (!found || (found.expiresAt !== undefined && found.expiresAt <= s.now()))
+      return void unauthorized(s, res, 'Invalid API key.', endpoint);
+    const admin = (found.username !== undefined
+      ? s.admins.find((a) => a.username === found.username)
+      : s.admins[0]) ?? { username: found.username ?? 'api', id: fixedId(9, 0), roles: ADMIN_ROLES };
+    return {
+      kind: 'api-key',
+      principal: { kind: 'admin', username: admin.username, id: admin.id, roles: admin.roles },
+    };
   }
   const token = bearerToken(req);
   if (token === undefined) return void unauthorized(s, res, 'Authentication Required', endpoint);
   const result = await s.issuer.verify(token);
-  if (!result.ok) return void unauthorized(s, res, result.reason === 'expired' ? 'Expired JWT Token' : 'Invalid JWT Token', endpoint);
+  if (!result.ok)
+    return void unauthorized(s, res, result.reason === 'expired' ? 'Expired JWT Token' : 'Invalid JWT Token', endpoint);
   return { kind: result.principal.kind, principal: result.principal };
 }
 
@@ -216,10 +257,17 @@ async function authenticate(
 export const notFound = (res: ServerResponse) => sendJson(res, 404, { code: 404, message: 'Not Found' });
 
 const badCredentials = (s: OpenLoyaltyState, res: ServerResponse) =>
-  s.bundle ? sendJson(res, 401, { code: 401, message: 'Invalid credentials.' }, { 'www-authenticate': 'Bearer' }) : sendJson(res, 401, { message: 'Bad credentials.' });
+  s.bundle
+    ? sendJson(res, 401, { code: 401, message: 'Invalid credentials.' }, { 'www-authenticate': 'Bearer' })
+    : sendJson(res, 401, { message: 'Bad credentials.' });
 
 const refreshRejected = (s: OpenLoyaltyState, res: ServerResponse, why: 'not-found' | 'expired') =>
-  s.bundle ? sendJson(res, 401, { code: 401, message: why === 'expired' ? 'Invalid JWT Refresh Token' : 'JWT Refresh Token Not Found' }) : sendJson(res, 401, { message: 'Bad credentials.' });
+  s.bundle
+    ? sendJson(res, 401, {
+        code: 401,
+        message: why === 'expired' ? 'Invalid JWT Refresh Token' : 'JWT Refresh Token Not Found',
+      })
+    : sendJson(res, 401, { message: 'Bad credentials.' });
 
 function badRequest(s: OpenLoyaltyState, res: ServerResponse, message: string): void {
   s.tally.badRequests += 1;

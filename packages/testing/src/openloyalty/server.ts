@@ -219,7 +219,11 @@ export interface OpenLoyaltyServer {
    * Issues tokens without going through the endpoints (not counted, not limited): for tests that
    * start from imported tokens, or need an already-expired one (`accessTokenTtlSec: -10`).
    */
-  issueTokens(opts: { username: string; store?: string; accessTokenTtlSec?: number }): Promise<{ token: string; refresh_token: string }>;
+  issueTokens(opts: {
+    username: string;
+    store?: string;
+    accessTokenTtlSec?: number;
+  }): Promise<{ token: string; refresh_token: string }>;
 }
 
 /** A route of the table: its handler, and the endpoint its faults, counters and records go to. */
@@ -317,14 +321,33 @@ function record(
  */
 export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions = {}): Promise<OpenLoyaltyServer> {
   const now = options.now ?? Date.now;
-  const admins = (options.admins ?? [{ username: 'admin', password: 'password' }]).map((u, i) => ({ ...u, id: u.id ?? fixedId(1, i), roles: u.roles ?? ADMIN_ROLES }));
+  const admins = (options.admins ?? [{ username: 'admin', password: 'password' }]).map((u, i) => ({
+    ...u,
+    id: u.id ?? fixedId(1, i),
+    roles: u.roles ?? ADMIN_ROLES,
+  }));
   const stores = new Map<string, Required<OpenLoyaltyUser>[]>();
   let storeIndex = 0;
-  for (const [code, members] of Object.entries(options.stores ?? { default: [{ username: 'member@example.com', password: 'password' }] })) {
+  for (const [code, members] of Object.entries(
+    options.stores ?? { default: [{ username: 'member@example.com', password: 'password' }] },
+  )) {
     storeIndex += 1;
-    stores.set(code, members.map((u, i) => ({ ...u, id: u.id ?? fixedId(100 + storeIndex, i), roles: u.roles ?? MEMBER_ROLES })));
+    stores.set(
+      code,
+      members.map((u, i) => ({ ...u, id: u.id ?? fixedId(100 + storeIndex, i), roles: u.roles ?? MEMBER_ROLES })),
+    );
   }
-  const limit = options.rateLimit === false ? undefined : { max: 20, windowMs: 60_000, scope: 'server' as const, includeMember: false, retryAfter: true, ...options.rateLimit };
+  const limit =
+    options.rateLimit === false
+      ? undefined
+      : {
+          max: 20,
+          windowMs: 60_000,
+          scope: 'server' as const,
+          includeMember: false,
+          retryAfter: true,
+          ...options.rateLimit,
+        };
   const s: OpenLoyaltyState = {
     now,
     admins,
@@ -341,20 +364,48 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
   };
 
   const counters: OpenLoyaltyCounters = {
-    get authCalls() { return s.tally.authCalls; },
-    get logins() { return s.tally.logins; },
-    get refreshes() { return s.tally.refreshes; },
-    get loginsRejected() { return s.tally.loginsRejected; },
-    get refreshesRejected() { return s.tally.refreshesRejected; },
-    get badRequests() { return s.tally.badRequests; },
-    get rejectedAuthCalls() { return s.tally.loginsRejected + s.tally.refreshesRejected; },
-    get rateLimited() { return s.tally.rateLimited; },
-    get revokes() { return s.tally.revokes; },
-    get revokesRejected() { return s.tally.revokesRejected; },
-    get apiCalls() { return s.tally.apiCalls; },
-    get apiRejected() { return s.tally.apiRejected; },
-    get apiForbidden() { return s.tally.apiForbidden; },
-    get maxAuthCallsInWindow() { return s.statsWindow.maxInAnyWindow; },
+    get authCalls() {
+      return s.tally.authCalls;
+    },
+    get logins() {
+      return s.tally.logins;
+    },
+    get refreshes() {
+      return s.tally.refreshes;
+    },
+    get loginsRejected() {
+      return s.tally.loginsRejected;
+    },
+    get refreshesRejected() {
+      return s.tally.refreshesRejected;
+    },
+    get badRequests() {
+      return s.tally.badRequests;
+    },
+    get rejectedAuthCalls() {
+      return s.tally.loginsRejected + s.tally.refreshesRejected;
+    },
+    get rateLimited() {
+      return s.tally.rateLimited;
+    },
+    get revokes() {
+      return s.tally.revokes;
+    },
+    get revokesRejected() {
+      return s.tally.revokesRejected;
+    },
+    get apiCalls() {
+      return s.tally.apiCalls;
+    },
+    get apiRejected() {
+      return s.tally.apiRejected;
+    },
+    get apiForbidden() {
+      return s.tally.apiForbidden;
+    },
+    get maxAuthCallsInWindow() {
+      return s.statsWindow.maxInAnyWindow;
+    },
   };
   const byName = (username?: string) => (p: Principal) => username === undefined || p.username === username;
 
@@ -376,7 +427,8 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
     expireRefreshTokens: (username) => s.issuer.dropRefreshTokens(byName(username)),
     liveRefreshTokens: (username) => s.issuer.liveRefreshTokens(byName(username)),
     setPassword(username, password) {
-      for (const list of [admins, ...stores.values()]) for (const u of list) if (u.username === username) u.password = password;
+      for (const list of [admins, ...stores.values()])
+        for (const u of list) if (u.username === username) u.password = password;
     },
     addApiKey(key) {
       s.apiKeys.set(key.key, { ...key });
@@ -385,9 +437,24 @@ export async function createOpenLoyaltyServer(options: OpenLoyaltyServerOptions 
       s.apiKeys.delete(key);
     },
     async issueTokens({ username, store, accessTokenTtlSec }) {
-      const user = store === undefined ? admins.find((a) => a.username === username) : stores.get(store)?.find((m) => m.username === username);
-      if (!user) throw new Error(`issueTokens: no ${store === undefined ? 'admin' : `member of store ${store}`} called ${username}`);
-      const out = await s.issuer.issue({ kind: store === undefined ? 'admin' : 'member', username: user.username, id: user.id, roles: user.roles, store }, { accessTtlSec: accessTokenTtlSec });
+      const user =
+        store === undefined
+          ? admins.find((a) => a.username === username)
+          : stores.get(store)?.find((m) => m.username === username);
+      if (!user)
+        throw new Error(
+          `issueTokens: no ${store === undefined ? 'admin' : `member of store ${store}`} called ${username}`,
+        );
+      const out = await s.issuer.issue(
+        {
+          kind: store === undefined ? 'admin' : 'member',
+          username: user.username,
+          id: user.id,
+          roles: user.roles,
+          store,
+        },
+        { accessTtlSec: accessTokenTtlSec },
+      );
       return { token: out.token, refresh_token: out.refresh_token! };
     },
   };

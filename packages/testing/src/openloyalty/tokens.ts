@@ -44,7 +44,10 @@ export class TokenIssuer {
     return new TokenIssuer(privateKey, publicKey, accessTtlSec, refreshTtlSec, now);
   }
 
-  async issue(principal: Principal, opts: { accessTtlSec?: number; withRefresh?: boolean } = {}): Promise<{ token: string; refresh_token?: string }> {
+  async issue(
+    principal: Principal,
+    opts: { accessTtlSec?: number; withRefresh?: boolean } = {},
+  ): Promise<{ token: string; refresh_token?: string }> {
     const iat = Math.floor(this.now() / 1000);
     const ttl = opts.accessTtlSec ?? this.accessTtlSec;
     const jti = randomUUID();
@@ -63,7 +66,10 @@ export class TokenIssuer {
 
   async verify(token: string): Promise<VerifyResult> {
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, { algorithms: ['RS256'], currentDate: new Date(this.now()) });
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: ['RS256'],
+        currentDate: new Date(this.now()),
+      });
       const record = typeof payload.jti === 'string' ? this.#access.get(payload.jti) : undefined;
       if (!record || record.revoked) return { ok: false, reason: 'invalid' };
       return { ok: true, principal: record.principal };
@@ -73,7 +79,10 @@ export class TokenIssuer {
   }
 
   /** Consumes a refresh token (single use). `undefined` when unknown, expired or of another kind/store. */
-  consumeRefresh(refreshToken: string, match: (p: Principal) => boolean): { principal: Principal } | { error: 'not-found' | 'expired' } {
+  consumeRefresh(
+    refreshToken: string,
+    match: (p: Principal) => boolean,
+  ): { principal: Principal } | { error: 'not-found' | 'expired' } {
     const record = this.#refresh.get(refreshToken);
     if (!record || !match(record.principal)) return { error: 'not-found' };
     this.#refresh.delete(refreshToken);
