@@ -19,19 +19,19 @@ interface NodeTransport {
   request(options: Record<string, unknown>, callback?: Hook): unknown;
 }
 
-let http: AxiosAdapter | null | undefined;
-let fetchTransport: AxiosAdapter | null | undefined;
+const transports: { http?: AxiosAdapter | null; fetch?: AxiosAdapter | null } = {};
 /** axios' transport of that name for its default environment (looked up once), `null` where there is none. */
 function axiosTransport(name: 'http' | 'fetch'): AxiosAdapter | null {
-  const known = name === 'http' ? http : fetchTransport;
-  if (known !== undefined) return known;
-  let transport: AxiosAdapter | null = null;
-  try {
-    transport = axios.getAdapter(name);
-  } catch {
-    // This runtime has none.
+  let transport = transports[name];
+  if (transport === undefined) {
+    try {
+      transport = axios.getAdapter(name);
+    } catch {
+      transport = null; // This runtime has none.
+    }
+    transports[name] = transport;
   }
-  return name === 'http' ? (http = transport) : (fetchTransport = transport);
+  return transport;
 }
 
 // Browsers and workers answer a manual redirect opaquely: there the runtime must follow redirects.
