@@ -141,7 +141,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
       return transport(stripOurs(config));
     }
     const run = state.run;
-    run.options = runOptions(config);
+    run.reread(runOptions(config));
     const tokens = run.ready();
     // Hot path: a valid cached token is put on at once, without a promise.
     if (tokens !== undefined) return dispatch(config, state, tokens, transport);
@@ -208,7 +208,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     outcome: unknown,
   ): Promise<AxiosResponse> => {
     const run = state.run;
-    run.options = runOptions(config);
+    run.reread(runOptions(config));
     // In a browser, XHR follows redirects out of our sight: where it ended is its responseURL.
     const landed = (response?.request as { responseURL?: unknown } | undefined)?.responseURL;
     if (typeof landed === 'string' && landed !== '') run.hop(landed);

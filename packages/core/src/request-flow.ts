@@ -92,7 +92,7 @@ export class RequestFlow {
   // Header values set for the latest token sets, so that a host object reused for another origin
   // loses them even after a renewal (bounded: tokens older than this many renewals have expired).
   readonly #applied = new Set<string>();
-  readonly appliedNames = new Set<string>();
+  readonly #appliedNames = new Set<string>();
 
   constructor(session: AuthSession, options: RequestFlowOptions = {}) {
     this.session = session;
@@ -129,11 +129,16 @@ export class RequestFlow {
     };
     this.#lastTokens = tokens;
     for (const [name, value] of pairs) {
-      this.appliedNames.add(name);
+      this.#appliedNames.add(name);
       this.#applied.add(value);
       if (this.#applied.size > 16) this.#applied.delete(this.#applied.values().next().value!);
     }
     return this.#lastAuth;
+  }
+
+  /** Every header name this flow has set a token under. */
+  get appliedNames(): ReadonlySet<string> {
+    return this.#appliedNames;
   }
 
   /** Whether `value` is an auth header value this flow has set (of one of the latest token sets). */
@@ -182,23 +187,51 @@ export interface RunOptions {
  */
 export class RequestRun {
   readonly #flow: RequestFlow;
-  /** What the run reads of its request; a host that rebuilds the request for a re-send (axios) sets it again. */
-  options: RunOptions;
+  #options: RunOptions;
   #token = '';
   #next: TokenSet | undefined;
-  auth: AuthHeaders = NO_HEADERS;
-  replayed = false;
-  retries = 0;
-  /** Every hop of the current send may carry the token (once one may not, no later hop does). */
-  carrying = true;
+  #auth: AuthHeaders = NO_HEADERS;
+  #replayed = false;
+  #retries = 0;
+  #carrying = true;
 
   constructor(flow: RequestFlow, options: RunOptions) {
     this.#flow = flow;
-    this.options = options;
+    this.#options = options;
+  }
+
+  /** What the run reads of its request. */
+  get options(): RunOptions {
+    return this.#options;
+  }
+
+  /** A host that rebuilds its request object for a re-send (axios merges a new config) reads it again. */
+  reread(options: RunOptions): void {
+    this.#options = options;
+  }
+
+  /** The auth headers of the current send. */
+  get auth(): AuthHeaders {
+    return this.#auth;
+  }
+
+  /** Whether the request was replayed after a rejected token (once at most). */
+  get replayed(): boolean {
+    return this.#replayed;
+  }
+
+  /** How many 429 answers it waited out. */
+  get retries(): number {
+    return this.#retries;
+  }
+
+  /** Every hop of the current send may carry the token (once one may not, no later hop does). */
+  get carrying(): boolean {
+    return this.#carrying;
   }
 
   get signal(): AbortSignal | undefined {
-    return this.options.signal ?? undefined;
+    return this.#options.signal ?? undefined;
   }
 
   get token(): string {
@@ -206,7 +239,7 @@ export class RequestRun {
   }
 
   get replayable(): boolean {
-    return this.options.replayable !== false;
+    return this.#options.replayable !== false;
   }
 
   /** Tokens to send with at once, without waiting (the renewed ones after a replay, or the cached ones). */
@@ -226,8 +259,8 @@ export class RequestRun {
   use(tokens: TokenSet): AuthHeaders {
     this.#token = tokens.accessToken;
     this.#next = undefined;
-    this.carrying = true;
-    return (this.auth = this.#flow.headers(tokens));
+    this.#carrying = true;
+    return (this.#auth = this.#flow.headers(tokens));
   }
 
   /** Sends (`send`) once it holds a limiter slot (waited for within what is left of the timeout since `started`). */
@@ -247,19 +280,19 @@ export class RequestRun {
    * request sent with it.
    */
   hop(url: string | undefined, optedOut?: () => boolean): boolean {
-    if (this.carrying && !this.#flow.claims(url, optedOut)) this.carrying = false;
-    return this.carrying;
+    if (this.#carrying && !this.#flow.claims(url, optedOut)) this.#carrying = false;
+    return this.#carrying;
   }
 
   /** The verdict on an answer. Only an answer every hop of which carried the token says something of the token or the budget. */
   verdict(response: ResponseInfo): Verdict {
-    if (!this.carrying) return HAND_BACK;
-    const rejected = !this.replayed && this.#flow.session.isTokenRejected(response);
+    if (!this.#carrying) return HAND_BACK;
+    const rejected = !this.#replayed && this.#flow.session.isTokenRejected(response);
     // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
     if (!this.replayable) return rejected ? REPORT : HAND_BACK;
     if (rejected) return REPLAY;
     const retry = this.#flow.retry;
-    if (response.status === 429 && retry && this.retries < retry.retries) {
+    if (response.status === 429 && retry && this.#retries < retry.retries) {
       const ms = rateLimitWait(retry, response.headers?.get('retry-after'));
       if (ms !== undefined) {
         // A wait the request's own timeout cannot cover ends now, not once the timeout has passed.
@@ -288,14 +321,14 @@ export class RequestRun {
       case 'give-up':
         return Promise.reject(verdict.error);
       case 'replay':
-        this.replayed = true;
+        this.#replayed = true;
         return this.within('waiting for a renewed token', (signal) =>
           session.tokenRejected(this.#token, signal && { signal }),
         ).then((tokens) => {
           this.#next = tokens;
         });
       case 'wait':
-        this.retries += 1;
+        this.#retries += 1;
         return waitUnlessAborted(verdict.ms, this.signal);
     }
   }
@@ -360,7 +393,7 @@ export class RequestRun {
   }
 
   #timeout(): number {
-    const ms = this.options.timeoutMs;
+    const ms = this.#options.timeoutMs;
     return ms !== undefined && ms > 0 ? ms : 0;
   }
 
@@ -370,11 +403,11 @@ export class RequestRun {
       operation: 'request',
       timeoutMs: ms,
     });
-    return this.options.timedOut ? this.options.timedOut(error, what) : error;
+    return this.#options.timedOut ? this.#options.timedOut(error, what) : error;
   }
 
   toJSON(): Record<string, unknown> {
-    return { replayed: this.replayed, rateLimitRetries: this.retries };
+    return { replayed: this.#replayed, rateLimitRetries: this.#retries };
   }
 }
 

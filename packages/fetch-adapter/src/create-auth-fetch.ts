@@ -146,11 +146,14 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   ): Promise<Response> {
     const request = isRequest(input) ? input : undefined;
     const method = init?.method ?? request?.method ?? 'GET';
+    const signal = init?.signal ?? request?.signal;
+    // As fetch does: an already aborted signal rejects with its reason (an AbortError), nothing sent.
+    if (signal?.aborted) throw signal.reason;
     try {
       // A Request's body as a Blob: fetch reads a fresh stream from it for every hop it follows and
       // for the replay (Node's fetch cannot follow a 307/308 with an ArrayBuffer body: it detaches the copy it sent).
       const body = init?.body === undefined && request?.body ? await request.blob() : init?.body;
-      const run = flow.start({ signal: init?.signal ?? request?.signal, replayable: replayableBody(body) });
+      const run = flow.start({ signal, replayable: replayableBody(body) });
       const headers = init?.headers ?? request?.headers;
       const chain: RedirectChain = {
         fetch: base,

@@ -328,6 +328,19 @@ describe('createAuthFetch', () => {
     expect(server.counters.apiCalls).toBe(0);
   });
 
+  it("an already aborted signal rejects as fetch does, with the signal's reason (cached token or none, init or Request)", async () => {
+    const reason = new Error('gone');
+    const signal = AbortSignal.abort(reason);
+    const url = `${server.url}/api/echo`;
+    await session.getToken();
+    expect(await authFetch(url, { signal }).catch((e: unknown) => e)).toBe(reason);
+    expect(await authFetch(new Request(url, { signal })).catch((e: unknown) => e)).toBe(reason);
+    const plain = (await authFetch(url, { signal: AbortSignal.abort() }).catch((e: unknown) => e)) as Error;
+    expect(plain.name).toBe('AbortError');
+    expect(isAuthError(plain)).toBe(false);
+    expect(server.counters.apiCalls).toBe(0);
+  });
+
   it('schedules through Bottleneck: concurrency is capped and an aborted request leaves the queue at once', async () => {
     let inFlight = 0;
     let maxInFlight = 0;
