@@ -1,4 +1,5 @@
-// The test suite uses two system programs: redis-server and redis-cli (the Redis token store's fleet tests, also on Cluster and Sentinel) and
+// The test suite uses two system programs: redis-server and redis-cli (the Redis token store's fleet tests, also on
+// Cluster and Sentinel) and
 // Chromium (the fetch adapter's browser test). On a Debian machine where we are root, install the
 // missing ones from Debian's packages; elsewhere say exactly what to install and stop.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -7,7 +8,8 @@ import { existsSync } from 'node:fs';
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const missing = [];
 if (!has('redis-server')) missing.push('redis-server');
-// redis-cli creates the test Redis Cluster and talks to the sentinels (Debian: redis-tools, a dependency of redis-server).
+// redis-cli creates the test Redis Cluster and talks to the sentinels (Debian: redis-tools, a dependency of
+// redis-server).
 if (!has('redis-cli') && !missing.includes('redis-server')) missing.push('redis-tools');
 if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
 if (missing.length === 0) process.exit(0);

@@ -52,7 +52,8 @@ export async function measureBundle(entry: BundleEntry): Promise<BundleSize> {
     treeShaking: true,
     external: [...(entry.external ?? [])],
     metafile: true,
-    // Resolve packages as an app does (their package.json, so their dist), not through the repo's tsconfig paths to sources.
+    // Resolve packages as an app does (their package.json, so their dist), not through the repo's tsconfig paths to
+    // sources.
     tsconfigRaw: {},
     write: false,
     logLevel: 'silent',

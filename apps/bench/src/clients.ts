@@ -174,7 +174,9 @@ function toOAuth2Token(seed: Seed): OAuth2Token {
   return { accessToken: seed.accessToken, refreshToken: seed.refreshToken, expiresAt: jwtExpiry(seed.accessToken) };
 }
 
-/** OpenLoyalty is not an OAuth2 server: the client's refresh speaks its JSON refresh instead of the refresh_token grant. */
+/**
+ * OpenLoyalty is not an OAuth2 server: the client's refresh speaks its JSON refresh instead of the refresh_token grant.
+ */
 class OpenLoyaltyOAuth2Client extends OAuth2Client {
   constructor(
     private readonly account: Account,

@@ -116,7 +116,10 @@ export async function benchOverheadInProcess(): Promise<string> {
   ].join('\n');
 }
 
-/** Section 1b: per-request overhead over loopback against a fast local server (answers 200 `{}` without checking anything). */
+/**
+ * Section 1b: per-request overhead over loopback against a fast local server (answers 200 `{}` without checking
+ * anything).
+ */
 export async function benchOverheadLoopback(): Promise<string> {
   const server = await listen((req, res) => {
     req.resume();

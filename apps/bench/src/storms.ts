@@ -36,7 +36,9 @@ export interface StormRow {
 
 const PATH = '/api/default/member';
 
-/** Sets up one storm: a fresh server at the real limit (20 per minute), a seeded token pair in the state of the case. */
+/**
+ * Sets up one storm: a fresh server at the real limit (20 per minute), a seeded token pair in the state of the case.
+ */
 async function prepare(which: StormCase): Promise<{ server: OpenLoyaltyServer; account: Account; seed: Seed }> {
   const server = await createOpenLoyaltyServer({ rateLimit: { max: 20, windowMs: 60_000 } });
   const account = { baseUrl: server.url, username: 'admin', password: 'password' };

@@ -13,7 +13,10 @@ export const MAX_SOCKETS = 256;
 
 export const httpAgent = new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
-/** The peers' own auth calls (login, refresh) get their own agent, as ours go through fetch: never queued behind a storm. */
+/**
+ * The peers' own auth calls (login, refresh) get their own agent, as ours go through fetch: never queued behind a
+ * storm.
+ */
 export const authAgent = new Agent({ keepAlive: true });
 
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;

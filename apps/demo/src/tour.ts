@@ -24,7 +24,9 @@ import { DemoConfigError, type DemoConfig } from './config.js';
 import { AUTH0_API, startLocalIdp, type LocalIdp } from './idp.js';
 import { textTable, type Timeline } from './timeline.js';
 
-/** What one step of the tour did. Auth calls are counted from the sessions' events (attempts: successes and failures). */
+/**
+ * What one step of the tour did. Auth calls are counted from the sessions' events (attempts: successes and failures).
+ */
 export interface StepResult {
   id: StepId;
   title: string;

@@ -200,7 +200,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return followUp(config, state, (error as AxiosError).response, error);
   };
 
-  /** Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome` (a response or an error). */
+  /**
+   * Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome` (a response
+   * or an error).
+   */
   const followUp = (
     config: Config,
     state: InFlight,
@@ -240,7 +243,10 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
 
 let attachments = 0;
 
-/** Puts the auth headers on (replacing the same header under another case, an instance default's `Authorization`, as set() would). */
+/**
+ * Puts the auth headers on (replacing the same header under another case, an instance default's `Authorization`, as
+ * set() would).
+ */
 function putHeaders(config: Config, auth: AuthHeaders): void {
   const headers = config.headers;
   // axios always hands the transport an AxiosHeaders; clean pairs skip its normalizing (the hot path).

@@ -145,7 +145,9 @@ export class InFlight {
     return Object.create(inner, { request: { value: request, writable: true, configurable: true } }) as NodeTransport;
   }
 
-  /** Whether `transport` is axios' fetch adapter: the default one, or the one axios made for this config's environment. */
+  /**
+   * Whether `transport` is axios' fetch adapter: the default one, or the one axios made for this config's environment.
+   */
   #isFetch(transport: AxiosAdapter, config: Config): boolean {
     if (transport === axiosTransport('fetch')) return true;
     if (typeof this.inner === 'function' || axiosTransport('fetch') === null) return false;

@@ -17,7 +17,10 @@ const followRedirects = createRequire(createRequire(import.meta.url).resolve('ax
   http: unknown;
 };
 
-/** Every place (own properties, symbols, non-enumerable ones, Map/Set entries, bytes) within `maxDepth` of `root` that holds `needle`. */
+/**
+ * Every place (own properties, symbols, non-enumerable ones, Map/Set entries, bytes) within `maxDepth` of `root` that
+ * holds `needle`.
+ */
 function pathsTo(root: unknown, needle: string, maxDepth = 10): string[] {
   const found: string[] = [];
   const seen = new Set<unknown>();

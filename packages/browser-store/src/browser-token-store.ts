@@ -36,7 +36,10 @@ export interface BrowserTokenStoreOptions {
    * `'memory'`: nowhere (live tabs still share through the channel). Or any {@link StorageLike}.
    */
   storage?: 'local' | 'session' | 'memory' | StorageLike;
-  /** Prefix of every storage key, lock and channel name: one per app on the origin. Default `'auth'`. Entries are `<prefix>:<storeKey>`. */
+  /**
+   * Prefix of every storage key, lock and channel name: one per app on the origin. Default `'auth'`. Entries are
+   * `<prefix>:<storeKey>`.
+   */
   prefix?: string;
   /**
    * Where the refresh token goes. `'storage'` (default): with the access token in `storage`.
@@ -117,7 +120,10 @@ class Store implements BrowserTokenStore {
   readonly #locks: LockManager | undefined;
   /** The storage read from and removed from; `undefined` once it failed to read. */
   #storage: StorageLike | undefined;
-  /** Whether writes go to `#storage`: not after one was refused (quota, private mode), while reads and removals still work there. */
+  /**
+   * Whether writes go to `#storage`: not after one was refused (quota, private mode), while reads and removals still
+   * work there.
+   */
   #writable = true;
   #session: StorageLike | undefined;
   /** This tab's newest value per key: serves memory mode, a failed storage and tab-kept refresh tokens. */
@@ -226,7 +232,10 @@ class Store implements BrowserTokenStore {
     return storage;
   }
 
-  /** A storage call that failed: from now on this tab keeps new tokens in memory (a failed read: the storage is no longer used at all). */
+  /**
+   * A storage call that failed: from now on this tab keeps new tokens in memory (a failed read: the storage is no
+   * longer used at all).
+   */
   #degrade(error: unknown, action: 'read' | 'write' | 'delete', storage = this.#storage): void {
     if (!storage || (!this.#writable && action !== 'read')) return;
     this.#writable = false;

@@ -63,7 +63,9 @@ afterAll(async () => {
   ]);
 });
 
-/** An Auth0 tenant as Core sees it (RS256 JWKS) and as a browser app's SPA SDK would hand out tokens (`/token`, CORS). */
+/**
+ * An Auth0 tenant as Core sees it (RS256 JWKS) and as a browser app's SPA SDK would hand out tokens (`/token`, CORS).
+ */
 async function auth0Tenant(): Promise<RunningServer & { minted: number }> {
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };

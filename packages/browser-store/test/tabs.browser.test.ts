@@ -201,7 +201,8 @@ describe('member app in several Chromium tabs (one context)', () => {
     await holder.close();
     const results = await Promise.all(pending);
     expect(total(results)).toEqual({ ok: 60, failed: 0, errors: [] });
-    // The survivors refreshed once (the dead tab's held call may spend the old refresh token after it: refused, harmlessly).
+    // The survivors refreshed once (the dead tab's held call may spend the old refresh token after it: refused,
+    // harmlessly).
     expect(server.counters.logins).toBe(0);
     expect(
       server.requests.filter((r) => r.endpoint === 'member-refresh' && r.status === 200).length,

@@ -120,7 +120,8 @@ export class AuthError extends Error {
 }
 
 /**
- * The server refused the credentials (wrong password, unknown user, user not allowed). Not retried. `code` is `'CREDENTIALS_REJECTED'`.
+ * The server refused the credentials (wrong password, unknown user, user not allowed). Not retried. `code` is
+ * `'CREDENTIALS_REJECTED'`.
  *
  * @example
  * throw new CredentialsRejectedError('acme rejected the API key', { status: 401, strategy: 'acme' });
@@ -148,7 +149,8 @@ export class CredentialsRequiredError extends AuthError {
 }
 
 /**
- * The refresh token was refused (expired, rotated away, revoked). The session falls back to a login. `code` is `'REFRESH_REJECTED'`.
+ * The refresh token was refused (expired, rotated away, revoked). The session falls back to a login. `code` is
+ * `'REFRESH_REJECTED'`.
  *
  * @example
  * // in a strategy's refresh(): the session then calls login()
@@ -162,7 +164,8 @@ export class RefreshRejectedError extends AuthError {
 }
 
 /**
- * 429 (or a limiter wait longer than allowed). `retryAfterMs` is the server's `Retry-After`, if any. `code` is `'RATE_LIMITED'`.
+ * 429 (or a limiter wait longer than allowed). `retryAfterMs` is the server's `Retry-After`, if any. `code` is
+ * `'RATE_LIMITED'`.
  *
  * @example
  * throw new RateLimitedError(undefined, { retryAfterMs: 30_000 }); // status 429 by default
@@ -227,7 +230,8 @@ export class ServerError extends AuthError {
 }
 
 /**
- * An answer that is not what the protocol promises: HTML, malformed JSON, a missing token field. `code` is `'BAD_RESPONSE'`.
+ * An answer that is not what the protocol promises: HTML, malformed JSON, a missing token field. `code` is
+ * `'BAD_RESPONSE'`.
  *
  * @example
  * if (typeof body.token !== 'string') throw new BadResponseError('login returned no token', { operation: 'login' });
@@ -253,7 +257,8 @@ export class AbortedError extends AuthError {
 }
 
 /**
- * Options or server set-up that cannot work (missing username, unknown store, 400/404 on login). Not retried. `code` is `'CONFIGURATION'`.
+ * Options or server set-up that cannot work (missing username, unknown store, 400/404 on login). Not retried. `code` is
+ * `'CONFIGURATION'`.
  *
  * @example
  * if (!options.username) throw new ConfigurationError('acme: username is required');
@@ -279,7 +284,8 @@ export class TokenRejectedError extends AuthError {
 }
 
 /**
- * The token store failed (a third-party store threw). Stores of this project throw their own typed errors. `code` is `'STORE'`.
+ * The token store failed (a third-party store threw). Stores of this project throw their own typed errors. `code` is
+ * `'STORE'`.
  *
  * @example
  * throw new TokenStoreError('the token store failed to read the tokens', { cause: error });

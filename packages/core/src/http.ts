@@ -39,7 +39,10 @@ export interface AuthRequest {
   json?: unknown;
   /** Sent as `application/x-www-form-urlencoded`. Every value is treated as a secret. */
   form?: Record<string, string>;
-  /** Every value is treated as a secret, except those of `accept`, `content-type`, `user-agent` and a few other public headers. */
+  /**
+   * Every value is treated as a secret, except those of `accept`, `content-type`, `user-agent` and a few other public
+   * headers.
+   */
   headers?: Record<string, string>;
   /**
    * More values to keep out of errors, in every encoding: secrets the request does not carry as
@@ -294,7 +297,9 @@ function errorText(cause: unknown): string {
   return String(cause);
 }
 
-/** Keeps the error's type, code and scrubbed message for debugging; drops anything else that could hold request data. */
+/**
+ * Keeps the error's type, code and scrubbed message for debugging; drops anything else that could hold request data.
+ */
 function sanitizeCause(cause: unknown, secrets: string[]): unknown {
   if (!(cause instanceof Error)) return undefined;
   const inner = (cause as { cause?: { code?: string } }).cause;

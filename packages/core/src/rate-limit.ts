@@ -21,7 +21,8 @@ export interface ScheduleOptions {
 }
 
 /**
- * Paces a strategy's auth calls. The default is Bottleneck in this process; `@auth/redis-store` shares one across a fleet.
+ * Paces a strategy's auth calls. The default is Bottleneck in this process; `@auth/redis-store` shares one across a
+ * fleet.
  *
  * @example
  * const unpaced: AuthLimiter = { schedule: (call) => call(), pause: () => {} };
@@ -56,7 +57,8 @@ export const MAX_PAUSE_MS = 60 * 60_000;
 export type AuthLimiterFactory = (spec: RateLimitSpec) => AuthLimiter;
 
 /**
- * A sliding-window limit on Bottleneck (loaded with the first call): the reservoir holds `max` permits; a permit is returned one
+ * A sliding-window limit on Bottleneck (loaded with the first call): the reservoir holds `max` permits; a permit is
+ * returned one
  * full window after its call *finished*. The server sees each call somewhere between its start and
  * its end, so no window of `windowMs`, however aligned, can ever hold more than `max` calls, whatever
  * the server's own windowing. (A fixed refresh interval would allow up to 2×max across a boundary.)

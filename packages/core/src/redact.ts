@@ -106,7 +106,10 @@ export function requestSecrets(
   return into;
 }
 
-/** A header's value, unless the header is public; `Scheme credential` also adds the credential, `Basic` its decoded parts. */
+/**
+ * A header's value, unless the header is public; `Scheme credential` also adds the credential, `Basic` its decoded
+ * parts.
+ */
 export function headerSecrets(name: string, value: string, into: string[]): void {
   if (PUBLIC_HEADERS.has(name.toLowerCase())) return;
   into.push(value);
@@ -117,7 +120,10 @@ export function headerSecrets(name: string, value: string, into: string[]): void
   if (scheme.toLowerCase() === 'basic') basicSecrets(credential, into);
 }
 
-/** `base64(user:password)`: the unpadded form, the decoded pair and the password (as sent, and form-decoded as RFC 6749 sends client secrets). */
+/**
+ * `base64(user:password)`: the unpadded form, the decoded pair and the password (as sent, and form-decoded as RFC 6749
+ * sends client secrets).
+ */
 function basicSecrets(credential: string, into: string[]): void {
   into.push(credential.replace(/=+$/, ''));
   let binary: string;
@@ -193,7 +199,9 @@ function escapeRegExp(s: string): string {
   return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
 }
 
-/** One character of a secret in any of the encodings {@link redact} promises. Letters and digits encode as themselves. */
+/**
+ * One character of a secret in any of the encodings {@link redact} promises. Letters and digits encode as themselves.
+ */
 function charPattern(ch: string): string {
   if (/^[A-Za-z0-9]$/.test(ch)) return ch;
   const alts: string[] = [];

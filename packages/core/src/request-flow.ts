@@ -275,7 +275,8 @@ export class RequestRun {
 
   /**
    * A redirect hop to `url` (`undefined`: a hop out of sight, such as one the runtime followed):
-   * whether it may carry the token (as {@link RequestFlow.claims}). Once a hop may not, no later hop of this send does, as fetch
+   * whether it may carry the token (as {@link RequestFlow.claims}). Once a hop may not, no later hop of this send does,
+   * as fetch
    * never puts `Authorization` back: else that origin would choose the method, path and body of a
    * request sent with it.
    */
@@ -284,7 +285,10 @@ export class RequestRun {
     return this.#carrying;
   }
 
-  /** The verdict on an answer. Only an answer every hop of which carried the token says something of the token or the budget. */
+  /**
+   * The verdict on an answer. Only an answer every hop of which carried the token says something of the token or the
+   * budget.
+   */
   verdict(response: ResponseInfo): Verdict {
     if (!this.#carrying) return HAND_BACK;
     const rejected = !this.#replayed && this.#flow.session.isTokenRejected(response);

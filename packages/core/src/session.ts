@@ -122,7 +122,10 @@ export interface AuthSession {
   authorize(tokens: TokenSet): Record<string, string>;
   /** Whether a response means the token was rejected (refresh and replay), as the strategy says. */
   isTokenRejected(response: ResponseInfo): boolean;
-  /** Whether a request to `url` may carry this session's token (its origin is the strategy's and it is not an auth endpoint). */
+  /**
+   * Whether a request to `url` may carry this session's token (its origin is the strategy's and it is not an auth
+   * endpoint).
+   */
   mayAuthorize(url: string | URL, extraOrigins?: readonly string[]): boolean;
   /**
    * The cached token set if it is valid now and needs no renewal, else `undefined`: lets an adapter
@@ -391,7 +394,10 @@ class Session implements AuthSession {
     this.#emitter.emit('logout', { strategy: this.strategy.name });
   }
 
-  /** Another holder's tokens. Into a session without tokens their generation may be lower than ours (a new lineage after a logout): not a rejected one. */
+  /**
+   * Another holder's tokens. Into a session without tokens their generation may be lower than ours (a new lineage after
+   * a logout): not a rejected one.
+   */
   #adoptFromStore(value: StoredTokens): void {
     if (!this.#tokens) this.#rejectedGeneration = -1;
     this.#adopt(value, 'store');
@@ -477,7 +483,8 @@ class Session implements AuthSession {
             : { ...next, refreshToken: current.refreshToken, refreshExpiresAt: current.refreshExpiresAt };
           return await this.#commit(this.#issued(merged), 'refresh', started, served);
         } catch (error) {
-          // isAuthError, not instanceof: a strategy built against another copy of this package throws that copy's errors.
+          // isAuthError, not instanceof: a strategy built against another copy of this package throws that copy's
+          // errors.
           if (!(isAuthError(error) && error.code === 'REFRESH_REJECTED')) throw error;
           this.#logger.info('refresh token rejected; logging in again', {
             strategy: this.strategy.name,

@@ -18,7 +18,10 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => acme?.close());
 
-/** The acme strategy as a package built against the other copy would write it: that copy's `createAuthHttp`, hence its errors. */
+/**
+ * The acme strategy as a package built against the other copy would write it: that copy's `createAuthHttp`, hence its
+ * errors.
+ */
 function foreignAcme(password: string): Strategy {
   const url = (path: string) => `${acme.url}${path}`;
   const http = (ctx: StrategyContext) =>

@@ -22,7 +22,10 @@ afterAll(() => acme.close());
 const sessionFor = (): AuthSession =>
   createAuthSession(acmeStrategy({ baseUrl: acme.url, username: 'alice', password: acme.password }));
 
-/** One request the way the fetch adapter sends it: the run's loop (token, limiter, send, verdicts until one is handed back). */
+/**
+ * One request the way the fetch adapter sends it: the run's loop (token, limiter, send, verdicts until one is handed
+ * back).
+ */
 function request(flow: RequestFlow, run: RequestRun, url: string): Promise<Response> {
   return run.perform(
     (tokens) => fetch(url, { headers: Object.fromEntries(run.use(tokens).pairs) }),

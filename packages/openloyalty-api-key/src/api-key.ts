@@ -9,9 +9,13 @@ import { ConfigurationError, type Strategy } from '@auth/core';
 export interface OpenLoyaltyApiKeyOptions {
   /** The OpenLoyalty instance, e.g. `https://tenant.openloyalty.io`. */
   baseUrl: string | URL;
-  /** An API key created in the OpenLoyalty admin panel. Sent as `X-AUTH-TOKEN`; never placed in errors, logs or events. */
+  /**
+   * An API key created in the OpenLoyalty admin panel. Sent as `X-AUTH-TOKEN`; never placed in errors, logs or events.
+   */
   apiKey: string;
-  /** Key of the "token set" (the key itself) in a shared store. Default: base URL plus a short fingerprint of the key. */
+  /**
+   * Key of the "token set" (the key itself) in a shared store. Default: base URL plus a short fingerprint of the key.
+   */
   storeKey?: string;
 }
 

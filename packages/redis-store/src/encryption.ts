@@ -11,7 +11,9 @@ export type EncryptionKey = Uint8Array | CryptoKey;
 
 const PREFIX = 'gcm1:';
 
-/** Encrypts and decrypts stored token sets with AES-GCM (random 96-bit IV per write, the Redis key as associated data). */
+/**
+ * Encrypts and decrypts stored token sets with AES-GCM (random 96-bit IV per write, the Redis key as associated data).
+ */
 export class TokenCipher {
   readonly #key: Promise<CryptoKey>;
 

@@ -30,11 +30,16 @@ export interface RedisTokenStoreOptions {
    * (`commandTimeoutMs`) on every command, so it never hangs whatever the client's settings.
    */
   redis: Redis | Cluster;
-  /** Prefix of every Redis key and channel this store uses. Default `'auth'`. Entries are `<key>:{<storeKey>}:tokens`. */
+  /**
+   * Prefix of every Redis key and channel this store uses. Default `'auth'`. Entries are `<key>:{<storeKey>}:tokens`.
+   */
   key?: string;
   /** Encrypts stored tokens with AES-GCM. Every process of the fleet needs the same key. */
   encryption?: { key: EncryptionKey };
-  /** Lock lease in ms, extended every third of it while its holder renews. A process that dies holding the lock loses it after this. Default 10 000. */
+  /**
+   * Lock lease in ms, extended every third of it while its holder renews. A process that dies holding the lock loses it
+   * after this. Default 10 000.
+   */
   leaseMs?: number;
   /**
    * How long a process waits for another one's renewal before failing with `TIMEOUT`, unless that
@@ -44,9 +49,14 @@ export interface RedisTokenStoreOptions {
    * loses Redis (a failover) keeps trying until this deadline. Default 60 000.
    */
   waitTimeoutMs?: number;
-  /** Deadline of each Redis command; past it the call fails with `NETWORK` ({@link RedisUnavailableError}). Default 2 000. */
+  /**
+   * Deadline of each Redis command; past it the call fails with `NETWORK` ({@link RedisUnavailableError}). Default 2
+   * 000.
+   */
   commandTimeoutMs?: number;
-  /** Longest pause between two looks at the lock while waiting (pub/sub normally wakes waiters at once). Default 500. */
+  /**
+   * Longest pause between two looks at the lock while waiting (pub/sub normally wakes waiters at once). Default 500.
+   */
   maxPollMs?: number;
   /**
    * What to do when Redis is unreachable. `'error'` (default): fail with {@link RedisUnavailableError}.

@@ -105,7 +105,10 @@ if redis.call('pttl', KEYS[1]) < tonumber(ARGV[2]) then redis.call('pexpire', KE
 return r
 `);
 
-/** KEYS: calls. ARGV: id. Gives back a permit whose call never ran (a script, so it stays queued behind LIMIT_ACQUIRE's own NOSCRIPT retry). */
+/**
+ * KEYS: calls. ARGV: id. Gives back a permit whose call never ran (a script, so it stays queued behind LIMIT_ACQUIRE's
+ * own NOSCRIPT retry).
+ */
 export const LIMIT_DROP = script(`
 return redis.call('zrem', KEYS[1], ARGV[1])
 `);

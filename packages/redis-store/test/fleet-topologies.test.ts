@@ -98,7 +98,8 @@ async function failoverDuringRenewal(name: string, e: Env): Promise<void> {
     expect(count(first)).toBe(800);
     expect(settledOk(first)).toBe(true);
     expect(first).toEqual({ 'ok:200': 800 });
-    // None waited past the configured waits (waitTimeoutMs + a lease + the held refresh, with room for a loaded machine).
+    // None waited past the configured waits (waitTimeoutMs + a lease + the held refresh, with room for a loaded
+    // machine).
     for (const f of firsts) expect(f.ms).toBeLessThan(waitTimeoutMs + leaseMs + refreshDelayMs + 20_000);
     // Two renewals at most (the lock may not have reached the replica), so at most one extra login.
     expect(server.counters.logins).toBeLessThanOrEqual(1);

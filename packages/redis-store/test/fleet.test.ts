@@ -38,7 +38,8 @@ afterAll(async () => {
   await redis.stop();
 });
 
-// Child processes start slowly on a busy 2-core machine: generous per-test limits (the suite itself takes about a minute).
+// Child processes start slowly on a busy 2-core machine: generous per-test limits (the suite itself takes about a
+// minute).
 describe('a fleet of 8 Node processes on one Redis', { timeout: 90_000 }, () => {
   fleetScenarios('', () => ({ topology: topology(), client: raw }));
 

@@ -181,7 +181,8 @@ export async function corsProxy(
     const headers = new Headers();
     for (const name of [...AUTH_AND_BODY_HEADERS, 'accept'])
       if (req.headers[name]) headers.set(name, String(req.headers[name]));
-    // Not tied to the browser's connection: a tab closed mid-call leaves its call running upstream, as on a real network.
+    // Not tied to the browser's connection: a tab closed mid-call leaves its call running upstream, as on a real
+    // network.
     const answer = await fetch(`${upstream}${req.url}`, {
       method: req.method,
       headers,

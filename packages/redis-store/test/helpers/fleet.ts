@@ -8,7 +8,8 @@ import { expect, it } from 'vitest';
 import { redisTokenStore } from '../../src/index.js';
 
 // Real processes: each child runs test/fleet/worker.mjs on the built packages (dist). The package's
-// `test` task runs after `build` (turbo); run `npx turbo run build --filter=@auth/redis-store...` first when running it alone.
+// `test` task runs after `build` (turbo); run `npx turbo run build --filter=@auth/redis-store...` first when running it
+// alone.
 const here = fileURLToPath(new URL('.', import.meta.url));
 const worker = `${here}../fleet/worker.mjs`;
 const dists = ['core', 'redis-store', 'openloyalty-admin', 'axios-adapter'].map(
@@ -115,7 +116,9 @@ export function storeKeyOf(server: OpenLoyaltyServer): string {
   return `openloyalty-admin:${server.url}:${username}`;
 }
 
-/** Stores an expired access token (and a live refresh token) as the fleet's token set. Returns the tokens' Redis key. */
+/**
+ * Stores an expired access token (and a live refresh token) as the fleet's token set. Returns the tokens' Redis key.
+ */
 export async function seedExpired(server: OpenLoyaltyServer, redis: Redis | Cluster): Promise<string> {
   const t = await server.issueTokens({ username, accessTokenTtlSec: -10 });
   const store = redisTokenStore({ redis, key: 'fleet', encryption: { key: encryptionKey } });

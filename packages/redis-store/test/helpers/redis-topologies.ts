@@ -91,12 +91,18 @@ export interface TestCluster {
   node(port: number): Node;
   /** Moves `slot` and its keys to the primary on `toPort`, `pauseMs` between steps (so traffic meets every stage). */
   migrate(slot: number, toPort: number, pauseMs?: number): Promise<void>;
-  /** Until every live node answers cluster_state:ok and agrees that `slot` is served by a live primary other than `deadPort`. */
+  /**
+   * Until every live node answers cluster_state:ok and agrees that `slot` is served by a live primary other than
+   * `deadPort`.
+   */
   waitHealed(slot: number, deadPort: number): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** A Redis Cluster: 3 primaries with a replica each (cluster-node-timeout 1 s: a replica takes over a dead primary in a few seconds). */
+/**
+ * A Redis Cluster: 3 primaries with a replica each (cluster-node-timeout 1 s: a replica takes over a dead primary in a
+ * few seconds).
+ */
 export async function startCluster(): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
   const nodes: (Node & { proc: ChildProcess })[] = [];
@@ -153,7 +159,8 @@ export async function startCluster(): Promise<TestCluster> {
     return n;
   };
   const shards = async (port: number) => {
-    // CLUSTER SHARDS would do on 7.0.3+; CLUSTER NODES is in every 7.x: "<id> <ip:port@bus> <flags> <master> … <slots…>".
+    // CLUSTER SHARDS would do on 7.0.3+; CLUSTER NODES is in every 7.x: "<id> <ip:port@bus> <flags> <master> …
+    // <slots…>".
     const out = await cli(port, 'CLUSTER', 'NODES');
     return out.split('\n').map((line) => {
       const f = line.split(' ');

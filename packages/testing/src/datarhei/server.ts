@@ -93,7 +93,10 @@ export interface DatarheiServer extends RunningServer {
   readonly faults: FaultPlan<DatarheiEndpoint>;
   /** The failed-login delay in effect (ms). */
   readonly failedLoginDelayMs: number;
-  /** Every access token issued so far stops working (as if the server had restarted with a new secret). Returns how many. */
+  /**
+   * Every access token issued so far stops working (as if the server had restarted with a new secret). Returns how
+   * many.
+   */
   revokeAccessTokens(): number;
   /** Every refresh token issued so far is rejected as expired. Returns how many. */
   expireRefreshTokens(): number;

@@ -137,7 +137,10 @@ export interface OpenLoyaltyCounters {
   apiRejected: number;
   /** Protected calls answered 403 (wrong kind of token). */
   apiForbidden: number;
-  /** Largest number of auth calls (login + refresh, admin + member) that arrived within any window of the rate limit's length. */
+  /**
+   * Largest number of auth calls (login + refresh, admin + member) that arrived within any window of the rate limit's
+   * length.
+   */
   readonly maxAuthCallsInWindow: number;
 }
 
@@ -203,7 +206,10 @@ export interface OpenLoyaltyServer {
    * server.faults.add({ endpoint: 'refresh', fault: { kind: 'status', status: 503 }, times: 2 });
    */
   readonly faults: FaultPlan<OpenLoyaltyEndpoint | '*'>;
-  /** Makes every access token issued so far to `username` (every user when omitted) invalid, though unexpired. Returns how many. */
+  /**
+   * Makes every access token issued so far to `username` (every user when omitted) invalid, though unexpired. Returns
+   * how many.
+   */
   revokeAccessTokens(username?: string): number;
   /** Kills every refresh token of `username` (every user when omitted). Returns how many. */
   expireRefreshTokens(username?: string): number;
