@@ -152,11 +152,12 @@ export class RequestFlow {
    * handed back. An answer the runtime reached through redirects never does (see {@link RequestRun.hop}).
    */
   mayNeedVerdict(response: ResponseInfo & { redirected?: boolean }): boolean {
-    if (response.redirected === true) return false;
-    if (response.status === 429 && this.retry !== undefined) return true;
-    return this.session.strategy.isTokenRejected === undefined
-      ? response.status === 401
-      : this.session.isTokenRejected(response);
+    // The status first: most answers are a plain 200, and a host's getters (undici's) are not free.
+    const status = response.status;
+    const flagged =
+      (status === 429 && this.retry !== undefined) ||
+      (this.session.strategy.isTokenRejected === undefined ? status === 401 : this.session.isTokenRejected(response));
+    return flagged && response.redirected !== true;
   }
 
   /** The state of one request, from its first send to its answer. */
@@ -444,7 +445,8 @@ export function replayableBody(body: unknown): boolean {
  * absoluteUrl('/items'); // in a page of https://app.example.com: 'https://app.example.com/items'
  */
 export function absoluteUrl(url: unknown): string | undefined {
-  if (typeof url === 'string' && SCHEME.test(url)) return url;
+  if (typeof url === 'string' && (url.startsWith('https://') || url.startsWith('http://') || SCHEME.test(url)))
+    return url;
   if (url instanceof URL) return url.href;
   const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: unknown } };
   const base = typeof g.document?.baseURI === 'string' ? g.document.baseURI : g.location?.href;
