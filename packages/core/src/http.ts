@@ -11,6 +11,7 @@ import {
   type AuthOperation,
 } from './errors.js';
 import { headerSecrets, redact, requestSecrets, secretsIn } from './redact.js';
+import { after } from './sleep.js';
 
 /**
  * The transport: the global `fetch`, or anything with its signature (undici's, a test double, a proxy).
@@ -167,14 +168,10 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
     if (deps.signal?.aborted) throw new AbortedError(`${operation} aborted before it was sent`, base);
     deps.signal?.addEventListener('abort', onAbort, { once: true });
     let timedOut = false;
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        controller.abort();
-        // A delay past 2^31 - 1 ms (Infinity: "no deadline") would fire at once.
-      },
-      Math.min(timeoutMs, 2_147_483_647),
-    );
+    const cancelTimer = after(timeoutMs, () => {
+      timedOut = true;
+      controller.abort();
+    });
     try {
       let res: Response;
       try {
@@ -268,7 +265,7 @@ export function createAuthHttp(deps: HttpDeps): AuthHttp {
         );
       }
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
       deps.signal?.removeEventListener('abort', onAbort);
     }
   };

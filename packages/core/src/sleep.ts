@@ -4,9 +4,29 @@ import { AbortedError, isAuthError } from './errors.js';
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Waits `ms` (any length: long waits are chained below `setTimeout`'s 24.8-day limit, and an
- * infinite one waits until `signal` fires). When `signal` fires it rejects at once with
- * {@link abortReason}. `unref` lets a Node process exit while only this timer is pending.
+ * Calls `fn` once `ms` have passed (any length: long delays are chained below `setTimeout`'s 24.8-day
+ * limit; `Infinity` never fires; `NaN` or no delay fires at once). Returns what cancels it. `unref`
+ * lets a Node process exit while only this timer is pending.
+ *
+ * @example
+ * const cancel = after(30_000, () => controller.abort());
+ */
+export function after(ms: number, fn: () => void, opts: { unref?: boolean } = {}): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const end = Date.now() + Math.max(0, ms);
+  const arm = () => {
+    const left = end - Date.now();
+    if (left <= 0 || Number.isNaN(left)) return fn();
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    if (opts.unref) (timer as { unref?: () => void }).unref?.();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+/**
+ * Waits `ms` (any length, see {@link after}; an infinite one waits until `signal` fires). When
+ * `signal` fires it rejects at once with {@link abortReason}.
  *
  * @example
  * await sleep(1_000, request.signal);
@@ -14,23 +34,19 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 export function sleep(ms: number, signal?: AbortSignal | null, opts: { unref?: boolean } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const end = Date.now() + Math.max(0, ms);
     const onAbort = () => {
-      clearTimeout(timer);
+      cancel();
       reject(abortReason(signal!));
     };
-    const arm = () => {
-      const left = end - Date.now();
-      if (left <= 0 || Number.isNaN(left)) {
-        signal?.removeEventListener('abort', onAbort);
-        return resolve();
-      }
-      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      if (opts.unref) (timer as { unref?: () => void }).unref?.();
-    };
     signal?.addEventListener('abort', onAbort, { once: true });
-    arm();
+    const cancel = after(
+      ms,
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      opts,
+    );
   });
 }
 
