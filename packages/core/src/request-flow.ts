@@ -11,7 +11,7 @@ import {
   type RetryPolicy,
 } from './request-pacing.js';
 import type { AuthSession } from './session.js';
-import { MAX_TIMER_MS } from './sleep.js';
+import { after } from './sleep.js';
 import type { ResponseInfo } from './strategy.js';
 import type { TokenSet } from './token-set.js';
 
@@ -106,11 +106,6 @@ export class RequestFlow {
     return url !== undefined && this.session.mayAuthorize(url, this.origins) && (optedOut === undefined || !optedOut());
   }
 
-  /** Whether a hop to `url` may carry the token. */
-  mayCarry(url: string): boolean {
-    return this.session.mayAuthorize(url, this.origins);
-  }
-
   /** The auth headers of `tokens` (`session.authorize`), reused while the token set is the same. */
   headers(tokens: TokenSet): AuthHeaders {
     if (tokens === this.#lastTokens) return this.#lastAuth;
@@ -183,7 +178,7 @@ export interface RunOptions {
 }
 
 /**
- * The state of one request: the token it carries (a private field, never printed), whether it was
+ * The state of one request: the token it carries (never printed: `toJSON` leaves it out), whether it was
  * replayed and how many 429s it waited out, and whether every hop of the current send carried the token.
  */
 export class RequestRun {
@@ -195,6 +190,7 @@ export class RequestRun {
   #replayed = false;
   #retries = 0;
   #carrying = true;
+  #hops = 0;
 
   constructor(flow: RequestFlow, options: RunOptions) {
     this.#flow = flow;
@@ -235,6 +231,7 @@ export class RequestRun {
     return this.#options.signal ?? undefined;
   }
 
+  /** The access token of the current send: for the host's scrubbing of its own errors, never printed. */
   get token(): string {
     return this.#token;
   }
@@ -261,6 +258,7 @@ export class RequestRun {
     this.#token = tokens.accessToken;
     this.#next = undefined;
     this.#carrying = true;
+    this.#hops = 0;
     return (this.#auth = this.#flow.headers(tokens));
   }
 
@@ -276,21 +274,24 @@ export class RequestRun {
 
   /**
    * A redirect hop to `url` (`undefined`: a hop out of sight, such as one the runtime followed):
-   * whether it may carry the token (as {@link RequestFlow.claims}). Once a hop may not, no later hop of this send does,
-   * as fetch
-   * never puts `Authorization` back: else that origin would choose the method, path and body of a
-   * request sent with it.
+   * whether it may carry the token (as {@link RequestFlow.claims}). Once a hop may not, no later hop
+   * of this send does, as fetch never puts `Authorization` back: else that origin would choose the
+   * method, path and body of a request sent with it.
    */
   hop(url: string | undefined, optedOut?: () => boolean): boolean {
+    this.#hops += 1;
     if (this.#carrying && !this.#flow.claims(url, optedOut)) this.#carrying = false;
     return this.#carrying;
   }
 
   /**
-   * The verdict on an answer. Only an answer every hop of which carried the token says something of the token or the
-   * budget.
+   * The verdict on an answer. Only an answer every hop of which carried the token says something of
+   * the token or the budget: a fetch `Response` that says it was `redirected` when the host reported
+   * no hop of this send went through hops out of sight (the runtime's), which may have left the API
+   * and come back without the token.
    */
-  verdict(response: ResponseInfo): Verdict {
+  verdict(response: ResponseInfo & { redirected?: boolean }): Verdict {
+    if (response.redirected === true && this.#hops === 0) this.hop(undefined);
     if (!this.#carrying) return HAND_BACK;
     const rejected = !this.#replayed && this.#flow.session.isTokenRejected(response);
     // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.
@@ -351,8 +352,10 @@ export class RequestRun {
   ): Promise<R> {
     for (;;) {
       if (answer === undefined) {
-        const tokens = this.ready() ?? (await this.waitForToken());
-        answer = await this.send(() => send(tokens));
+        // One deadline for the waits before this send (the token, then the limiter), not one each.
+        const started = Date.now();
+        const tokens = this.ready() ?? (await this.waitForToken(started));
+        answer = await this.send(() => send(tokens), started);
       }
       const next = this.proceed(this.verdict(answer));
       if (next === undefined) return answer;
@@ -377,15 +380,12 @@ export class RequestRun {
     const onAbort = () => ctl.abort(signal!.reason);
     if (signal?.aborted) ctl.abort(signal.reason);
     else signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(
-      () => {
-        expired = true;
-        ctl.abort();
-      },
-      Math.min(ms, MAX_TIMER_MS),
-    );
+    const cancel = after(ms, () => {
+      expired = true;
+      ctl.abort();
+    });
     const done = () => {
-      clearTimeout(timer);
+      cancel();
       signal?.removeEventListener('abort', onAbort);
     };
     return wait(ctl.signal).then(

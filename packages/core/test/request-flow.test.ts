@@ -119,6 +119,16 @@ describe('RequestFlow', () => {
     expect(run.carrying).toBe(true);
     run.hop(undefined);
     expect(run.verdict({ status: 401 }).kind).toBe('hand-back');
+    // A fetch Response the runtime reached through redirects says so itself.
+    run.use(await session.getToken());
+    expect(run.verdict({ status: 401, redirected: true }).kind).toBe('hand-back');
+    run.use(await session.getToken());
+    expect(run.verdict({ status: 401, redirected: false }).kind).toBe('replay');
+    // One whose hops the host followed and reported is judged by those hops.
+    const followed = flow.start();
+    followed.use(await session.getToken());
+    followed.hop(`${acme.url}/api/c`);
+    expect(followed.verdict({ status: 401, redirected: true }).kind).toBe('replay');
     expect(flow.mayNeedVerdict({ status: 401, redirected: true })).toBe(false);
     expect(flow.mayNeedVerdict({ status: 401 })).toBe(true);
   });
@@ -143,6 +153,49 @@ describe('RequestFlow', () => {
     expect(isAuthError(aborted) && aborted.code).toBe('ABORTED');
     release();
     await held;
+  });
+
+  it('perform: the waits before a send share one deadline (a token that took it all leaves none for the limiter)', async () => {
+    const session = sessionFor(); // no token yet: the run waits for one
+    // The clock jumps 6 s while the token is fetched (a slow login, without a slow test).
+    let skew = 0;
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+    const getToken = session.getToken.bind(session);
+    session.getToken = async (opts) => {
+      const tokens = await getToken(opts);
+      skew += 6_000;
+      return tokens;
+    };
+    try {
+      const flow = new RequestFlow(session, { limiter: { maxConcurrent: 1 } });
+      const run = flow.start({ timeoutMs: 5_000 });
+      const api = acme.counters.apiCalls;
+      const error = await request(flow, run, `${acme.url}/api/items`).catch((e: unknown) => e);
+      expect(isAuthError(error) && error.code).toBe('TIMEOUT');
+      expect(String((error as Error).message)).toMatch(/5000 ms ran out while waiting for the rate limiter/);
+      expect(acme.counters.apiCalls).toBe(api);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('a timeout beyond setTimeout’s limit (24.8 days) runs out when it says, not at the limit', async () => {
+    const DAY = 86_400_000;
+    const run = new RequestFlow(sessionFor()).start({ timeoutMs: 30 * DAY });
+    vi.useFakeTimers();
+    try {
+      let settled: unknown;
+      void run
+        .within('waiting', (signal) => new Promise((_, reject) => signal!.addEventListener('abort', reject)))
+        .catch((e: unknown) => (settled = e));
+      await vi.advanceTimersByTimeAsync(25 * DAY);
+      expect(settled).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(5 * DAY);
+      expect(isAuthError(settled) && settled.code).toBe('TIMEOUT');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never prints the token', async () => {

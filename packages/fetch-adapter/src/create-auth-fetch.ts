@@ -75,7 +75,7 @@ export interface AuthFetchOptions {
  * request whose auth headers include any other name (say `X-AUTH-TOKEN`) is therefore sent with
  * `redirect: 'manual'` and its redirects are followed here as `fetch` follows them (at most 20, 303
  * and POST-on-301/302 become GET), each hop carrying the auth headers only when it may. Not in
- * browsers and workers, which hide a manual redirect: there the runtime follows it. A caller's own
+ * browsers and Web Workers, which hide a manual redirect: there the runtime follows it. A caller's own
  * `redirect` mode (`'manual'`, `'error'`) is left alone.
  *
  * Errors: the base `fetch`'s own failures (network, its `AbortError`) reach the caller unchanged. A
@@ -101,7 +101,7 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
   const optedOut = (href: string, init: RequestInit | undefined) => skip && (() => skip(new URL(href), init));
   // fetch drops only Authorization (and cookies) on a cross-origin redirect: requests carrying any
   // other auth header follow their redirects here, so that no hop gets a token it may not carry.
-  // Not where manual redirects come back opaque (browsers, workers); also turned off for good if a
+  // Not where manual redirects come back opaque (browsers, Web Workers); also turned off for good if a
   // runtime answers opaquely after all (that request was already processed).
   let manualRedirects = !hidesManualRedirects();
   const followsHere = (auth: AuthHeaders, mode: RequestRedirect | undefined) =>
@@ -118,13 +118,8 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     const auth = run.use(tokens);
     const sendInit: RequestInit = { ...init, headers: withAuth(chain.headers, auth) };
     if (body !== init?.body) sendInit.body = body;
-    if (!followsHere(auth, mode)) {
-      return base(input, sendInit).then((response) => {
-        // Redirects the runtime followed out of our sight may have left the API and come back without the token.
-        if (response.redirected) run.hop(undefined);
-        return response;
-      });
-    }
+    // Redirects the runtime follows are out of our sight: the run's verdict reads `response.redirected`.
+    if (!followsHere(auth, mode)) return base(input, sendInit);
     sendInit.redirect = 'manual';
     return base(input, sendInit).then((response) => {
       if (response.type !== 'opaqueredirect') return isRedirect(response) ? followRedirects(response, chain) : response;
@@ -147,8 +142,11 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     const request = isRequest(input) ? input : undefined;
     const method = init?.method ?? request?.method ?? 'GET';
     const signal = init?.signal ?? request?.signal;
-    // As fetch does: an already aborted signal rejects with its reason (an AbortError), nothing sent.
-    if (signal?.aborted) throw signal.reason;
+    // As fetch does: an already aborted signal rejects with its reason (an AbortError), nothing (more) sent.
+    if (signal?.aborted) {
+      if (answer !== undefined) discard(answer);
+      throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+    }
     try {
       // A Request's body as a Blob: fetch reads a fresh stream from it for every hop it follows and
       // for the replay (Node's fetch cannot follow a 307/308 with an ArrayBuffer body: it detaches the copy it sent).

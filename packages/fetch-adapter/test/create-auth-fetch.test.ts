@@ -1,7 +1,8 @@
 import { inspect } from 'node:util';
 import Bottleneck from 'bottleneck';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { AuthError, isAuthError, type AuthSession } from '@auth/core';
+import { AuthError, createAuthSession, isAuthError, type AuthSession } from '@auth/core';
+import { openLoyaltyAdmin } from '@auth/openloyalty-admin';
 import { createAuthFetch, type AuthFetch } from '../src/index.js';
 import { listen, sendJson, type OpenLoyaltyEcho, type OpenLoyaltyServer } from '@auth/testing';
 import {
@@ -332,6 +333,14 @@ describe('createAuthFetch', () => {
     const reason = new Error('gone');
     const signal = AbortSignal.abort(reason);
     const url = `${server.url}/api/echo`;
+    // No token yet: no login either.
+    const fresh = createAuthFetch(
+      createAuthSession(openLoyaltyAdmin({ baseUrl: server.url, username: 'admin', password: 'password' })),
+    );
+    const logins = server.counters.logins;
+    expect(await fresh(url, { signal }).catch((e: unknown) => e)).toBe(reason);
+    expect(await fresh(new Request(url, { signal })).catch((e: unknown) => e)).toBe(reason);
+    expect(server.counters.logins).toBe(logins);
     await session.getToken();
     expect(await authFetch(url, { signal }).catch((e: unknown) => e)).toBe(reason);
     expect(await authFetch(new Request(url, { signal })).catch((e: unknown) => e)).toBe(reason);
