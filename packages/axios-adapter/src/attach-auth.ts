@@ -53,6 +53,10 @@ export interface AttachAuthOptions {
   retryRateLimited?: RateLimitRetryOptions | false;
 }
 
+let attachments = 0;
+/** A config with our in-flight state under an attachment's key. */
+type Tracked = Config & Record<string, InFlight | undefined>;
+
 /**
  * Attaches `session` to an axios instance: requests to the strategy's origins carry its token, a
  * rejected token is reported (exactly the one that request carried) and the request is replayed
@@ -82,14 +86,14 @@ export interface AttachAuthOptions {
 export function attachAuth(instance: AxiosInstance, session: AuthSession, options: AttachAuthOptions = {}): () => void {
   const skip = options.skip;
   const flow = new RequestFlow(session, options);
-  const mayAuthorize = targetCheck((url) => flow.mayCarry(url), options.origins);
+  const mayAuthorize = targetCheck((url) => flow.claims(url), options.origins);
   // Each attachment keeps its requests under its own key (a string: axios copies only string keys
   // when it merges a config, and a replay goes through that merge).
   const KEY = `__authAdapterState${(attachments += 1)}`;
-  const inFlight = (config: Config) => (config as unknown as Record<string, InFlight | undefined>)[KEY];
+  const inFlight = (config: Config) => (config as Tracked)[KEY];
   const track = (config: Config, state: InFlight | undefined): void => {
-    if (state) (config as unknown as Record<string, InFlight>)[KEY] = state;
-    else delete (config as unknown as Record<string, unknown>)[KEY];
+    if (state) (config as Tracked)[KEY] = state;
+    else delete (config as Tracked)[KEY];
   };
 
   /** A config reused from an earlier request may still hold our header: it must not travel elsewhere. */
@@ -200,10 +204,7 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
     return followUp(config, state, (error as AxiosError).response, error);
   };
 
-  /**
-   * Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome` (a response
-   * or an error).
-   */
+  /** Acts on the run's verdict: replay after a rejected token, retry after a 429, or settle with `outcome`. */
   const followUp = (
     config: Config,
     state: InFlight,
@@ -241,11 +242,9 @@ export function attachAuth(instance: AxiosInstance, session: AuthSession, option
   };
 }
 
-let attachments = 0;
-
 /**
- * Puts the auth headers on (replacing the same header under another case, an instance default's `Authorization`, as
- * set() would).
+ * Puts the auth headers on, replacing the same header under another case (an instance default's
+ * `Authorization`), as `set()` would.
  */
 function putHeaders(config: Config, auth: AuthHeaders): void {
   const headers = config.headers;

@@ -145,9 +145,7 @@ export class InFlight {
     return Object.create(inner, { request: { value: request, writable: true, configurable: true } }) as NodeTransport;
   }
 
-  /**
-   * Whether `transport` is axios' fetch adapter: the default one, or the one axios made for this config's environment.
-   */
+  /** Whether `transport` is axios' fetch adapter: the default one, or the one made for this config's `env`. */
   #isFetch(transport: AxiosAdapter, config: Config): boolean {
     if (transport === axiosTransport('fetch')) return true;
     if (typeof this.inner === 'function' || axiosTransport('fetch') === null) return false;

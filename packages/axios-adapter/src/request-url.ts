@@ -20,18 +20,13 @@ export function requestUrl(config: AxiosRequestConfig): string | undefined {
   if (!baseURL || (absolute && own(config, 'allowAbsoluteUrls') !== false)) return resolve(url);
   const combined = resolve(combineURLs(baseURL, url));
   // axios before 1.8 ignores allowAbsoluteUrls and sends an absolute url as it is: allow only what is right either way.
-  if (
-    absolute &&
-    combined !== undefined &&
-    parse(resolve(url), undefined)?.origin !== parse(combined, undefined)?.origin
-  )
-    return undefined;
+  if (absolute && combined !== undefined && parse(resolve(url))?.origin !== parse(combined)?.origin) return undefined;
   return combined;
 }
 
-function parse(url: unknown, base: string | undefined): URL | undefined {
+function parse(url: unknown): URL | undefined {
   try {
-    return new URL(url as string | URL, base);
+    return new URL(url as string | URL);
   } catch {
     return undefined;
   }
