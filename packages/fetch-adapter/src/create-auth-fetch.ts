@@ -121,11 +121,14 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     // Redirects the runtime follows are out of our sight: the run's verdict reads `response.redirected`.
     if (!followsHere(auth, mode)) return base(input, sendInit);
     sendInit.redirect = 'manual';
-    return base(input, sendInit).then((response) => {
-      if (response.type !== 'opaqueredirect') return isRedirect(response) ? followRedirects(response, chain) : response;
-      manualRedirects = false;
-      return response;
-    });
+    return base(input, sendInit).then((response) => followManual(response, chain));
+  };
+
+  /** The answer to a send with `redirect: 'manual'`: its redirects followed here, an opaque one as it is. */
+  const followManual = (response: Response, chain: RedirectChain): Response | Promise<Response> => {
+    if (response.type !== 'opaqueredirect') return isRedirect(response) ? followRedirects(response, chain) : response;
+    manualRedirects = false; // This runtime hides them after all: it follows from now on.
+    return response;
   };
 
   /**
@@ -165,6 +168,8 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
       };
       const mode = init?.redirect ?? request?.redirect;
       if (tokens !== undefined) run.use(tokens);
+      // The hot path's answer to a send with `redirect: 'manual'` of ours may be a redirect to follow first.
+      if (answer !== undefined && (mode === undefined || mode === 'follow')) answer = await followManual(answer, chain);
       return await run.perform((fresh) => sendOnce(input, chain, mode, fresh), discard, answer);
     } catch (error) {
       throw withContext(error, { request: { method: method.toUpperCase(), url: href } satisfies RequestContext });
@@ -173,15 +178,13 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
 
   /**
    * The hot path's tokens: a valid cached token for a plain (non-Request) input with a body that can
-   * be sent again, no limiter, and redirects the runtime follows. Such a request is sent at once,
-   * without an async frame; only an answer that may need a verdict goes on to the full flow.
+   * be sent again, and no limiter. Such a request is sent at once, without an async frame; only an
+   * answer that may need a verdict, or a redirect to follow here, goes on to the full flow.
    */
   function atOnce(input: RequestInfo | URL, init: RequestInit | undefined): TokenSet | undefined {
     if (flow.limiter !== undefined || (typeof input !== 'string' && isRequest(input)) || init?.signal?.aborted)
       return undefined;
-    if (!replayableBody(init?.body)) return undefined;
-    const tokens = session.peekToken();
-    return tokens === undefined || followsHere(flow.headers(tokens), init?.redirect) ? undefined : tokens;
+    return replayableBody(init?.body) ? session.peekToken() : undefined;
   }
 
   return function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
@@ -191,9 +194,15 @@ export function createAuthFetch(session: AuthSession, options: AuthFetchOptions 
     if (href === undefined || !flow.claims(href, optedOut(href, init))) return base(input, init);
     const tokens = atOnce(input, init);
     if (tokens === undefined) return send(input, init, href);
-    const headers = withAuth(init?.headers, flow.headers(tokens));
-    return base(input, init === undefined ? { headers } : { ...init, headers }).then((response) =>
-      flow.mayNeedVerdict(response) ? send(input, init, href, tokens, response) : response,
+    const auth = flow.headers(tokens);
+    const headers = withAuth(init?.headers, auth);
+    const sendInit: RequestInit = init === undefined ? { headers } : { ...init, headers };
+    const manual = followsHere(auth, init?.redirect);
+    if (manual) sendInit.redirect = 'manual';
+    return base(input, sendInit).then((response) =>
+      flow.mayNeedVerdict(response) || (manual && (isRedirect(response) || response.type === 'opaqueredirect'))
+        ? send(input, init, href, tokens, response)
+        : response,
     );
   };
 }
