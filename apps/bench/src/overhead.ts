@@ -1,5 +1,5 @@
 import { listen } from '@auth/testing';
-import { axiosClients, fetchClients, type Account, type Client, type Seed } from './clients.js';
+import { axiosClients, fetchClients, oursFetchApiKey, type Account, type Client, type Seed } from './clients.js';
 import { formatNumber, ratio, sideBySideLatency, table, winShare, type LatencyMeasured } from './measure.js';
 import { report } from './targets.js';
 import { noopAxiosAdapter, noopFetch } from './transport.js';
@@ -80,17 +80,18 @@ export async function benchOverheadInProcess(): Promise<string> {
     150,
   );
   const fetchResults = await compare(
-    fetchClients.map((f) => f(acct, seed, { fetch: noopFetch })),
+    [...fetchClients, oursFetchApiKey].map((f) => f(acct, seed, { fetch: noopFetch })),
     100,
     150,
   );
   for (const [results, ours] of [
     [axiosResults, 'axios + @auth/axios-adapter'],
     [fetchResults, '@auth/fetch-adapter'],
+    [fetchResults, '@auth/fetch-adapter (X-AUTH-TOKEN)'],
   ] as const) {
     const base = results[0]!;
     const mine = results.find((r) => r.name === ours)!;
-    const peers = results.filter((r) => r !== base && r !== mine);
+    const peers = results.filter((r) => r !== base && !r.name.includes('@auth/'));
     const x = (r: LatencyMeasured) => r.pairedRatio;
     report({
       target: `${ours}: at most 1.10× ${base.name} in process (paired rounds)`,
