@@ -197,11 +197,6 @@ export class RequestRun {
     this.#options = options;
   }
 
-  /** What the run reads of its request. */
-  get options(): RunOptions {
-    return this.#options;
-  }
-
   /** A host that rebuilds its request object for a re-send (axios merges a new config) reads it again. */
   reread(options: RunOptions): void {
     this.#options = options;
