@@ -227,36 +227,34 @@ export const rawFetch: ClientFactory = (account, seed, opts) => {
   };
 };
 
-export const oursFetch: ClientFactory = (account, seed, opts) => {
-  const session = ourSession(account, seed, opts);
+/** Ours: `createAuthFetch` over `session`, as its README shows. */
+function oursFetchWith(name: string, session: AuthSession, account: Account, opts: ClientOptions | undefined): Client {
   const authFetch = createAuthFetch(session, { fetch: opts?.fetch ?? gatedFetch });
   return {
-    name: '@auth/fetch-adapter',
+    name,
     get: (path) =>
       authFetch(`${account.baseUrl}${path}`)
         .then(drained)
         .then((v) => v, notOk),
     close: () => session.close(),
   };
-};
+}
+
+export const oursFetch: ClientFactory = (account, seed, opts) =>
+  oursFetchWith('@auth/fetch-adapter', ourSession(account, seed, opts), account, opts);
 
 /**
  * Ours with a strategy whose credential travels in a header of its own (`X-AUTH-TOKEN`), which fetch
  * keeps on every redirect: on Node the adapter sends with `redirect: 'manual'` and follows hops itself.
  * Not a peer: it shows what such a strategy costs next to raw fetch (in process only).
  */
-export const oursFetchApiKey: ClientFactory = (account, _seed, opts) => {
-  const session = createAuthSession(openLoyaltyApiKey({ baseUrl: account.baseUrl, apiKey: 'k'.repeat(40) }));
-  const authFetch = createAuthFetch(session, { fetch: opts?.fetch ?? gatedFetch });
-  return {
-    name: '@auth/fetch-adapter (X-AUTH-TOKEN)',
-    get: (path) =>
-      authFetch(`${account.baseUrl}${path}`)
-        .then(drained)
-        .then((v) => v, notOk),
-    close: () => session.close(),
-  };
-};
+export const oursFetchApiKey: ClientFactory = (account, _seed, opts) =>
+  oursFetchWith(
+    '@auth/fetch-adapter (X-AUTH-TOKEN)',
+    createAuthSession(openLoyaltyApiKey({ baseUrl: account.baseUrl, apiKey: 'k'.repeat(40) })),
+    account,
+    opts,
+  );
 
 /**
  * The README's fetch wrapper. `OAuth2Fetch.fetch()` is `mw()(new Request(input, init), req => fetch(req))`
