@@ -190,7 +190,8 @@ export class RequestRun {
   #replayed = false;
   #retries = 0;
   #carrying = true;
-  #hops = 0;
+  /** The host reported a hop of the current send (it follows redirects itself). */
+  #hopped = false;
 
   constructor(flow: RequestFlow, options: RunOptions) {
     this.#flow = flow;
@@ -253,7 +254,7 @@ export class RequestRun {
     this.#token = tokens.accessToken;
     this.#next = undefined;
     this.#carrying = true;
-    this.#hops = 0;
+    this.#hopped = false;
     return (this.#auth = this.#flow.headers(tokens));
   }
 
@@ -274,7 +275,7 @@ export class RequestRun {
    * method, path and body of a request sent with it.
    */
   hop(url: string | undefined, optedOut?: () => boolean): boolean {
-    this.#hops += 1;
+    this.#hopped = true;
     if (this.#carrying && !this.#flow.claims(url, optedOut)) this.#carrying = false;
     return this.#carrying;
   }
@@ -286,7 +287,7 @@ export class RequestRun {
    * and come back without the token.
    */
   verdict(response: ResponseInfo & { redirected?: boolean }): Verdict {
-    if (response.redirected === true && this.#hops === 0) this.hop(undefined);
+    if (response.redirected === true && !this.#hopped) this.hop(undefined);
     if (!this.#carrying) return HAND_BACK;
     const rejected = !this.#replayed && this.#flow.session.isTokenRejected(response);
     // Sent once (a stream body): the caller gets this answer, the next requests a renewed token.

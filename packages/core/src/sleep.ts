@@ -1,7 +1,7 @@
 import { AbortedError, isAuthError } from './errors.js';
 
 /** `setTimeout` fires after 1 ms for any delay above 2^31 − 1 ms (24.8 days): longer waits are chained. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Calls `fn` once `ms` have passed (any length: long delays are chained below `setTimeout`'s 24.8-day
